@@ -1,0 +1,41 @@
+# Two commands: `make run` and `make test`. Both set everything up on a fresh machine.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: setup run index test lint format eval bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	# The CPU build of torch first, pinned: an unpinned torch pulls a multi-GB CUDA build.
+	$(BIN)/python -m pip install -q torch==2.13.0
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+# Ingest knowledge/ when the index is missing or stale (incremental: only changes are embedded).
+index: setup
+	@$(BIN)/antiscam index-status >/dev/null 2>&1 || $(BIN)/antiscam ingest
+
+run: index
+	$(BIN)/antiscam chat
+
+lint: setup
+	$(BIN)/ruff check bot tests eval
+	$(BIN)/ruff format --check bot tests eval
+	$(BIN)/antiscam lint
+
+format: setup
+	$(BIN)/ruff format bot tests eval
+	$(BIN)/ruff check --fix bot tests eval
+
+test: setup
+	$(BIN)/ruff check bot tests eval
+	$(BIN)/antiscam lint
+	$(BIN)/pytest -q
+
+clean:
+	rm -rf .data $(VENV)

@@ -1,0 +1,55 @@
+"""Wiring: `build_app(settings)` creates every client and model once and returns `Deps`.
+
+The only place that connects the pieces. Nothing here runs at import time; front ends (CLI,
+web, eval) call `build_app` and pass `Deps` on. Embedder and chat backends are chosen by
+`embeddings.make_embeddings` and `llm.make_chat_model`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from bot.chain import AnswerChain
+from bot.compose import ExtractiveComposer
+from bot.config import Settings, enforce_offline
+from bot.embeddings import LocalEmbeddings, make_embeddings
+from bot.lexical import Tokenizer
+from bot.llm import LLMGenerator, make_chat_model
+from bot.retrieve import Retriever
+from bot.store import KnowledgeStore, make_client
+from bot.taxonomy import Taxonomy
+
+
+@dataclass
+class Deps:
+    settings: Settings
+    taxonomy: Taxonomy
+    tokenizer: Tokenizer
+    embeddings: LocalEmbeddings
+    store: KnowledgeStore
+    retriever: Retriever
+    chain: AnswerChain
+
+
+def build_store(settings: Settings, embeddings: LocalEmbeddings | None = None) -> KnowledgeStore:
+    enforce_offline()
+    embeddings = embeddings or make_embeddings(settings)
+    return KnowledgeStore(make_client(settings), settings.collection, embeddings)
+
+
+def build_app(
+    settings: Settings,
+    embeddings: LocalEmbeddings | None = None,
+    chat_model=None,
+) -> Deps:
+    """Create everything a front end needs. `chat_model` overrides the configured backend."""
+    enforce_offline()
+    taxonomy = Taxonomy.load(Path(settings.knowledge_dir) / "taxonomy.yaml")
+    tokenizer = Tokenizer(taxonomy.aliases())
+    store = build_store(settings, embeddings)
+    retriever = Retriever(store, tokenizer, settings)
+    model = chat_model if chat_model is not None else make_chat_model(settings)
+    llm = LLMGenerator(model) if model is not None else None
+    chain = AnswerChain(retriever, ExtractiveComposer(tokenizer, taxonomy), llm)
+    return Deps(settings, taxonomy, tokenizer, store.embeddings, store, retriever, chain)

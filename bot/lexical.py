@@ -1,0 +1,82 @@
+"""BM25 over jieba tokens (Chinese) and lower-cased words (English), using bm25s.
+
+The taxonomy's aliases are added to a private jieba dictionary so terms like 停息挂账 or
+征信修复 stay whole. This module only scores text; it knows nothing about vectors or answers.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+from collections.abc import Iterable
+
+import bm25s
+import jieba
+import numpy as np
+
+_WORD = re.compile(r"[a-z0-9]+(?:[-'][a-z0-9]+)*|[\u3400-\u9fff\uf900-\ufaff]+")
+_CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+# Very common function words add noise to both BM25 and sentence overlap.
+STOPWORDS = frozenset(
+    "的 了 是 在 我 你 他 她 它 们 吗 呢 吧 啊 和 与 及 或 就 都 也 还 要 会 能 这 那 有 没 不 很 被 把 给 让 对 说 个 一 着 过 又 如果 什么 怎么 可以 "
+    "a an the of to in on for and or is are was be it this that i you he she they we my your me do does did with as at by "
+    "from if can will would should what how".split()
+)
+
+
+class Tokenizer:
+    """jieba (own dictionary instance) for CJK runs, regex words for everything else."""
+
+    def __init__(self, extra_words: Iterable[str] = ()):
+        logging.getLogger("jieba").setLevel(logging.WARNING)
+        jieba.setLogLevel(logging.WARNING)
+        self._jieba = jieba.Tokenizer()
+        self._lock = threading.Lock()
+        self._ready = False
+        self._extra = [w for w in extra_words if w and _CJK.search(w)]
+
+    def _init(self) -> None:
+        with self._lock:
+            if not self._ready:
+                self._jieba.initialize()
+                for w in self._extra:
+                    self._jieba.add_word(w, freq=200000)
+                self._ready = True
+
+    def tokens(self, text: str) -> list[str]:
+        if not self._ready:
+            self._init()
+        out: list[str] = []
+        for m in _WORD.finditer(text.lower()):
+            piece = m.group(0)
+            if _CJK.match(piece):
+                out.extend(t for t in self._jieba.lcut(piece, HMM=False) if t.strip())
+            else:
+                out.append(piece)
+        return [t for t in out if t not in STOPWORDS]
+
+
+class LexicalIndex:
+    """A BM25 index over a fixed list of texts; scores come back in corpus order."""
+
+    def __init__(self, texts: list[str], tokenizer: Tokenizer):
+        self.tokenizer = tokenizer
+        self.size = len(texts)
+        self._bm25 = bm25s.BM25()
+        corpus = [tokenizer.tokens(t) or ["\x00"] for t in texts]
+        if corpus:
+            self._bm25.index(corpus, show_progress=False)
+
+    def top(self, query: str, k: int) -> list[tuple[int, float]]:
+        """(corpus index, score) of the best k texts with a positive score."""
+        if self.size == 0:
+            return []
+        tokens = self.tokenizer.tokens(query)
+        if not tokens:
+            return []
+        scores = self._bm25.get_scores(tokens)
+        k = min(k, self.size)
+        idx = np.argpartition(-scores, k - 1)[:k]
+        idx = idx[np.argsort(-scores[idx])]
+        return [(int(i), float(scores[i])) for i in idx if scores[i] > 0]

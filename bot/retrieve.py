@@ -1,0 +1,127 @@
+"""Hybrid retrieval: BM25 + vector search fused by reciprocal rank fusion (RRF).
+
+Prefers passages in the question's language, keeps at most N passages per article, and can
+add named sections of the best article (e.g. what to do, where to get help) so the composer
+can cite them. It reads a snapshot of the live index and reloads when the pointer moves.
+It does not write the index or compose answers.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from bot.lexical import LexicalIndex, Tokenizer
+from bot.records import Chunk, Passage
+
+if TYPE_CHECKING:
+    from langchain_chroma import Chroma
+
+    from bot.config import Settings
+    from bot.store import KnowledgeStore, Pointer
+
+RRF_K = 60
+
+
+@dataclass
+class Snapshot:
+    pointer: Pointer
+    vectorstore: Chroma
+    chunks: list[Chunk]
+    by_id: dict[str, int]
+    lexical: LexicalIndex
+
+
+class Retriever:
+    """question -> ranked, deduplicated passages from the live index."""
+
+    def __init__(self, store: KnowledgeStore, tokenizer: Tokenizer, settings: Settings):
+        self.store = store
+        self.tokenizer = tokenizer
+        self.settings = settings
+        self._snap: Snapshot | None = None
+        self._lock = threading.Lock()
+
+    # --- snapshot ----------------------------------------------------------------------
+    def snapshot(self) -> Snapshot:
+        snap = self._snap
+        if snap is None:
+            with self._lock:
+                if self._snap is None:
+                    self._snap = self._load()
+                snap = self._snap
+        return snap
+
+    def refresh(self) -> bool:
+        """Reload if another ingest moved the pointer; True when reloaded."""
+        current = self.store.pointer()
+        if current is not None and (self._snap is None or current.collection != self._snap.pointer.collection):
+            snap = self._load()
+            with self._lock:
+                self._snap = snap
+            return True
+        return False
+
+    def _load(self) -> Snapshot:
+        pointer, vs = self.store.open()
+        chunks = self.store.load_chunks(pointer.collection)
+        lexical = LexicalIndex([_lexical_text(c) for c in chunks], self.tokenizer)
+        return Snapshot(pointer, vs, chunks, {c.chunk_id: i for i, c in enumerate(chunks)}, lexical)
+
+    @property
+    def chunks(self) -> list[Chunk]:
+        return self.snapshot().chunks
+
+    # --- search ------------------------------------------------------------------------
+    def vector_ranking(self, query: str, n: int, snap: Snapshot | None = None) -> list[tuple[int, float]]:
+        snap = snap or self.snapshot()
+        vec = self.store.embeddings.embed_query(query)
+        hits = snap.vectorstore.similarity_search_by_vector_with_relevance_scores(vec, k=min(n, len(snap.chunks)))
+        out = []
+        for doc, distance in hits:
+            i = snap.by_id.get(doc.metadata.get("chunk_id", ""))
+            if i is not None:
+                out.append((i, 1.0 - float(distance)))
+        return out
+
+    def lexical_ranking(self, query: str, n: int, snap: Snapshot | None = None) -> list[tuple[int, float]]:
+        snap = snap or self.snapshot()
+        return snap.lexical.top(query, n)
+
+    def search(self, query: str, lang: str | None = None, k: int | None = None) -> list[Passage]:
+        """Top-k passages for a query, fused, language-preferring, at most N per article."""
+        snap = self.snapshot()
+        k = k or self.settings.top_k
+        n = self.settings.candidates
+        fused: dict[int, float] = {}
+        for ranking in (self.vector_ranking(query, n, snap), self.lexical_ranking(query, n, snap)):
+            for rank, (i, _score) in enumerate(ranking):
+                fused[i] = fused.get(i, 0.0) + 1.0 / (RRF_K + rank + 1)
+        if lang:
+            for i in fused:
+                if snap.chunks[i].lang != lang:
+                    fused[i] *= self.settings.other_lang_weight
+        per_doc: dict[str, int] = {}
+        passages: list[Passage] = []
+        for i, score in sorted(fused.items(), key=lambda kv: (-kv[1], kv[0])):
+            chunk = snap.chunks[i]
+            if per_doc.get(chunk.doc_id, 0) >= self.settings.max_per_doc:
+                continue
+            per_doc[chunk.doc_id] = per_doc.get(chunk.doc_id, 0) + 1
+            passages.append(Passage(chunk, score))
+            if len(passages) >= k:
+                break
+        return passages
+
+    def sections_of(self, doc_id: str, sections: tuple[str, ...]) -> list[Passage]:
+        """All chunks of the named sections of one article, in reading order."""
+        snap = self.snapshot()
+        out = [c for c in snap.chunks if c.doc_id == doc_id and c.section in sections]
+        order = {s: i for i, s in enumerate(sections)}
+        return [Passage(c, 0.0) for c in sorted(out, key=lambda c: (order[c.section], c.n))]
+
+
+def _lexical_text(chunk: Chunk) -> str:
+    """What BM25 sees: the chunk plus its article title (titles carry the scam's name)."""
+    return f"{chunk.title}\n{chunk.text}"
