@@ -14,6 +14,7 @@ from bot.chain import AnswerChain
 from bot.compose import ExtractiveComposer
 from bot.config import Settings, enforce_offline
 from bot.embeddings import LocalEmbeddings, make_embeddings
+from bot.guard import OutputGuard
 from bot.lexical import Tokenizer
 from bot.llm import LLMGenerator, make_chat_model
 from bot.retrieve import Retriever
@@ -51,5 +52,10 @@ def build_app(
     retriever = Retriever(store, tokenizer, settings)
     model = chat_model if chat_model is not None else make_chat_model(settings)
     llm = LLMGenerator(model) if model is not None else None
-    chain = AnswerChain(retriever, ExtractiveComposer(tokenizer, taxonomy), llm)
+    chain = AnswerChain(
+        retriever,
+        ExtractiveComposer(tokenizer, taxonomy),
+        llm,
+        guard=OutputGuard(settings.knowledge_dir / "hotlines.yaml"),
+    )
     return Deps(settings, taxonomy, tokenizer, store.embeddings, store, retriever, chain)

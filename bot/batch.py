@@ -64,7 +64,9 @@ def parse_row(line: str) -> tuple[dict[str, Any] | None, str | None]:
         return row, "field 'input' must be a non-empty string"
     history = row.get("history", [])
     if not isinstance(history, list) or not all(
-        isinstance(h, dict) and h.get("role") in ("user", "assistant") and isinstance(h.get("content"), str)
+        isinstance(h, dict)
+        and h.get("role") in ("user", "assistant")
+        and isinstance(h.get("content"), str)
         for h in history
     ):
         return row, "field 'history' must be a list of {role: user|assistant, content: str}"

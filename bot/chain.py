@@ -25,7 +25,7 @@ from bot.retrieve import Retriever
 from bot.verify import verify_citations
 
 log = logging.getLogger(__name__)
-EXPAND_SECTIONS = ("todo", "help")
+EXPAND_SECTIONS = ("what", "todo", "help")
 SHORT_FOLLOWUP = {"zh": 30, "en": 14}  # characters (zh) / words (en)
 
 
@@ -63,10 +63,14 @@ class AnswerChain:
         )
 
     # --- public ------------------------------------------------------------------------
-    def answer(self, question: str, history: list[dict] | None = None, lang: str | None = None) -> Answer:
+    def answer(
+        self, question: str, history: list[dict] | None = None, lang: str | None = None
+    ) -> Answer:
         return self.runnable.invoke(self._turn(question, history, lang))
 
-    def stream(self, question: str, history: list[dict] | None = None, lang: str | None = None) -> Iterator[str | Answer]:
+    def stream(
+        self, question: str, history: list[dict] | None = None, lang: str | None = None
+    ) -> Iterator[str | Answer]:
         """Text pieces as they are ready, then the final Answer.
 
         A remote model's text is verified before anyone sees it, so its pieces are released
@@ -98,11 +102,17 @@ class AnswerChain:
 
     def _expand(self, passages: list[Passage], lang: str) -> list[Passage]:
         """Add what-to-do / where-to-get-help of the best article, so they can be cited."""
-        best = next((p for p in passages if p.chunk.lang == lang), passages[0] if passages else None)
+        best = next(
+            (p for p in passages if p.chunk.lang == lang), passages[0] if passages else None
+        )
         if best is None:
             return passages
         have = {p.chunk.chunk_id for p in passages}
-        extra = [p for p in self.retriever.sections_of(best.chunk.doc_id, EXPAND_SECTIONS) if p.chunk.chunk_id not in have]
+        extra = [
+            p
+            for p in self.retriever.sections_of(best.chunk.doc_id, EXPAND_SECTIONS)
+            if p.chunk.chunk_id not in have
+        ]
         return passages + extra
 
     def _generate(self, turn: Turn) -> Turn:
@@ -124,7 +134,12 @@ class AnswerChain:
     def _verify(self, turn: Turn) -> Answer:
         passages = turn.passages or []
         if not passages:
-            return Answer(text=notice("no_passages", turn.lang), lang=turn.lang, mode="extractive", notice=notice("no_passages", turn.lang))
+            return Answer(
+                text=notice("no_passages", turn.lang),
+                lang=turn.lang,
+                mode="extractive",
+                notice=notice("no_passages", turn.lang),
+            )
         checked = verify_citations(turn.text, passages)
         problems: list[str] = []
         if turn.mode != "extractive":
@@ -133,7 +148,9 @@ class AnswerChain:
             if self.guard is not None:
                 problems.extend(self.guard(checked.text, checked.cited_passages or passages))
         if problems:
-            log.warning("LLM answer rejected (%s); using the extractive answer", "; ".join(problems))
+            log.warning(
+                "LLM answer rejected (%s); using the extractive answer", "; ".join(problems)
+            )
             turn.text = self.composer.compose(turn.question, turn.lang, passages)
             turn.mode = "extractive"
             turn.notice = notice("llm_unverified", turn.lang)

@@ -18,6 +18,10 @@ from bot.records import Chunk
 # Chunk sizes in characters. A Chinese character carries about as much as an English word,
 # so Chinese chunks are shorter in characters.
 CHUNK_CHARS = {"zh": 220, "en": 700}
+# Lures are matched one by one against what people paste or ask, so they get small chunks.
+LURE_CHUNK_CHARS = {"zh": 100, "en": 300}
+# Bump when what gets embedded for a chunk changes (see Chunk.embed_text): forces re-embedding.
+EMBED_RECIPE = "title+text/1"
 _SEPARATORS = ["\n\n", "\n", "。", "！", "？", "；", "! ", "? ", ". ", "; ", "，", ", ", " ", ""]
 _SENTENCE_END = re.compile(r"(?<=[。！？；!?])|(?<=\.)(?=\s)|\n+")
 _MARKDOWN = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+", re.MULTILINE)
@@ -34,9 +38,10 @@ def split_sentences(text: str) -> list[str]:
     return [s.strip() for s in _SENTENCE_END.split(text) if s and s.strip()]
 
 
-def _splitter(lang: str) -> RecursiveCharacterTextSplitter:
+def _splitter(lang: str, section: str = "") -> RecursiveCharacterTextSplitter:
+    sizes = LURE_CHUNK_CHARS if section == "lures" else CHUNK_CHARS
     return RecursiveCharacterTextSplitter(
-        chunk_size=CHUNK_CHARS.get(lang, 400),
+        chunk_size=sizes.get(lang, 400),
         chunk_overlap=0,
         separators=_SEPARATORS,
         keep_separator="end",
@@ -54,11 +59,10 @@ def content_hash(*parts: str) -> str:
 
 def chunk_article(article: Article) -> list[Chunk]:
     """All chunks of one article, in reading order."""
-    splitter = _splitter(article.lang)
     src = article.sources[0] if article.sources else None
     chunks: list[Chunk] = []
     for section in article.sections:
-        pieces = splitter.split_text(clean_markdown(section.text))
+        pieces = _splitter(article.lang, section.key).split_text(clean_markdown(section.text))
         for n, piece in enumerate(p for p in pieces if p.strip()):
             chunk_id = f"{article.id}#{section.key}#{n}"
             chunks.append(
@@ -77,8 +81,13 @@ def chunk_article(article: Article) -> list[Chunk]:
                     date=src.date if src else "",
                     path=str(article.path),
                     content_hash=content_hash(
-                        chunk_id, piece, article.title, ",".join(article.topics),
-                        src.url if src else "", src.title if src else "",
+                        EMBED_RECIPE,
+                        chunk_id,
+                        piece,
+                        article.title,
+                        ",".join(article.topics),
+                        src.url if src else "",
+                        src.title if src else "",
                     ),
                 )
             )

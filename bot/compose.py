@@ -46,7 +46,9 @@ class ExtractiveComposer:
             return f"{sentence}[{n}]"
 
         lead = ""
-        what = [(n, p) for n, p in same if p.chunk.doc_id == top.doc_id and p.chunk.section == "what"]
+        what = [
+            (n, p) for n, p in same if p.chunk.doc_id == top.doc_id and p.chunk.section == "what"
+        ]
         if what:
             n, p = what[0]
             lead = cite(n, _first_sentence(p.text))

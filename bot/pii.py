@@ -19,7 +19,8 @@ What it does not do
 - No names, street addresses, passport numbers or account user names.
 - Near misses stay: order numbers that fail Luhn, dates, years, amounts (`¥60,000`,
   `6万元`, `$2,000`), short codes (`110`, `96110`, `12378`).
-- A digit run glued to other digits or letters is not split apart to look for data in it.
+- A digit run glued to other digits is not split apart to look for data in it (letters next
+  to a number do not hide it: `ID11010519491231002X` is still an ID).
 """
 
 from __future__ import annotations
@@ -57,15 +58,15 @@ class PiiSpan:
 _EMAIL = re.compile(
     r"(?<![A-Za-z0-9._%+-])[A-Za-z0-9][A-Za-z0-9._%+-]{0,63}@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}"
 )
-_ID = re.compile(r"(?<![0-9A-Za-z])(\d{6})[ ]?(\d{8})[ ]?(\d{3}[0-9Xx])(?![0-9A-Za-z])")
+_ID = re.compile(r"(?<![0-9])(\d{6})[ ]?(\d{8})[ ]?(\d{3}[0-9Xx])(?![0-9])")
 # Digit groups joined by single spaces or dashes; candidates for cards and phones.
-_DIGIT_RUN = re.compile(r"(?<![0-9A-Za-z])(?<!\d[.,])\+?\d+(?:[ -]\d+)*(?![0-9A-Za-z])")
+_DIGIT_RUN = re.compile(r"(?<![0-9])(?<!\d[.,])\+?\d+(?:[ -]\d+)*(?![0-9])")
 _AREA = r"0(?:10|2\d|[3-9]\d\d)"
 _LANDLINE = re.compile(
     rf"(?<![0-9A-Za-z])(?:\({_AREA}\)|{_AREA})[ -]?\d{{3,4}}[ -]?\d{{4}}(?![0-9A-Za-z])"
 )
 _INTL = re.compile(r"(?<![0-9A-Za-z])\+\d{1,3}(?:[ -]?\(?\d{1,4}\)?){2,5}(?![0-9A-Za-z])")
-_MOBILE = re.compile(r"(?<![0-9A-Za-z])(?:\+?86[ -]?)?1[3-9]\d(?:[ -]?\d{4}){2}(?![0-9A-Za-z])")
+_MOBILE = re.compile(r"(?<![0-9])(?:\+?86[ -]?)?1[3-9]\d(?:[ -]?\d{4}){2}(?![0-9])")
 _CODE_WORD = (
     r"(?:验证码|校验码|动态码|动态密码|短信码|确认码|verification code|security code|"
     r"one[- ]time (?:pass)?code|passcode|\bOTP\b|\bPIN\b|"
@@ -116,7 +117,7 @@ def _digits(text: str) -> str:
     return re.sub(r"\D", "", text)
 
 
-def _phone_key(text: str) -> str:
+def phone_key(text: str) -> str:
     """Digits of a phone number with a leading +86/+44/+1 country code folded away."""
     digits = _digits(text)
     if text.lstrip().startswith("+"):
@@ -139,7 +140,7 @@ def public_contacts(path: Path = HOTLINES_PATH) -> frozenset[str]:
     keys: set[str] = set()
     for entry in data.get("entries", []):
         if entry.get("number"):
-            keys.add(_phone_key(str(entry["number"])))
+            keys.add(phone_key(str(entry["number"])))
         if entry.get("address"):
             keys.add(str(entry["address"]).lower())
     return frozenset(keys)
@@ -183,7 +184,7 @@ def _merge(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
 def _phone_spans(text: str, public: Collection[str]) -> Iterator[tuple[int, int]]:
     for pattern in (_MOBILE, _INTL, _LANDLINE):
         for m in pattern.finditer(text):
-            key = _phone_key(m.group())
+            key = phone_key(m.group())
             if key in public or re.fullmatch(r"[48]00\d{7}", key):
                 continue
             if pattern is _INTL and not 8 <= len(_digits(m.group())) <= 15:

@@ -29,6 +29,11 @@ class Chunk:
     path: str = ""
     content_hash: str = ""
 
+    @property
+    def embed_text(self) -> str:
+        """What gets embedded: the article title gives each short chunk its context."""
+        return f"{self.title}\n{self.text}"
+
     def metadata(self) -> dict[str, Any]:
         """Flat metadata for the vector store (Chroma takes scalars only)."""
         return {

@@ -39,7 +39,9 @@ def _expand(pattern: str, terms: Mapping[str, str]) -> str:
     return _TERM.sub(sub, pattern)
 
 
-def _compile(patterns: list[str] | None, terms: Mapping[str, str], where: str) -> tuple[re.Pattern[str], ...]:
+def _compile(
+    patterns: list[str] | None, terms: Mapping[str, str], where: str
+) -> tuple[re.Pattern[str], ...]:
     out = []
     for p in patterns or []:
         try:
@@ -80,7 +82,12 @@ class FlagHit:
         return self.labels.get(lang) or self.labels.get("en") or self.flag
 
     def as_dict(self, lang: str) -> dict[str, Any]:
-        return {"flag": self.flag, "label": self.label(lang), "quote": self.quote, "weight": self.weight}
+        return {
+            "flag": self.flag,
+            "label": self.label(lang),
+            "quote": self.quote,
+            "weight": self.weight,
+        }
 
 
 @dataclass(frozen=True)
@@ -160,7 +167,9 @@ class RedFlagRules:
                 )
             )
         rules_t = tuple(rules)
-        return cls(rules=rules_t, version=int(data.get("version", 1)), _by_id={r.id: r for r in rules_t})
+        return cls(
+            rules=rules_t, version=int(data.get("version", 1)), _by_id={r.id: r for r in rules_t}
+        )
 
     @classmethod
     def load(cls, path: Path | str = DEFAULT_RULES_PATH) -> RedFlagRules:

@@ -1,26 +1,74 @@
 """One entry point for every front end: a user message in, an `Answer` out.
 
-Decides what kind of reply a message gets and delegates: the answer chain for questions,
-the scam check for pasted messages. Front ends (CLI, batch, web) call only this.
-It does not render UI and does not store conversations.
+Order of work for each message: redact personal numbers (before anything is logged, retrieved
+or sent to a remote model), triage, then either a refusal (harmful, injection), the off-topic
+line, the scam check (task "check", or a pasted message asking "是诈骗吗 / is this a scam"),
+or the cited answer chain; urgent messages get the right-now steps first. A notice asks the
+user not to share personal numbers when some were typed; they are never echoed back.
+Front ends (CLI, batch, web) call only this. It does not render UI or store conversations.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
+from functools import cached_property
+from pathlib import Path
 from typing import TYPE_CHECKING
 
+import yaml
+
 from bot.lang import detect_lang
+from bot.pii import contains_pii, redact
 from bot.records import Answer
+from bot.replies import offtopic_reply, pii_notice, refusal, urgent_steps
+from bot.triage import Label, Triage, Triager
+from bot.verify import markers
 
 if TYPE_CHECKING:
     from bot.app import Deps
+    from bot.check import Checker
+
+ROUTING = Path(__file__).resolve().parent / "data" / "routing.yaml"
 
 
 class Responder:
-    def __init__(self, deps: Deps):
+    def __init__(self, deps: Deps, triager: Triager | None = None, checker: Checker | None = None):
         self.deps = deps
+        self.triager = triager or Triager.from_files(embed=deps.embeddings.embed_queries_np)
+        self._checker = checker
 
+    @cached_property
+    def checker(self) -> Checker:
+        if self._checker is None:
+            from bot.check import Checker
+            from bot.redflags import RedFlagRules
+
+            retriever = self.deps.retriever
+            self._checker = Checker(
+                RedFlagRules.load(),
+                self.deps.taxonomy,
+                search=lambda text, k: retriever.vector_search(text, k),
+            )
+        return self._checker
+
+    @cached_property
+    def _routing(self) -> dict:
+        data = yaml.safe_load(ROUTING.read_text(encoding="utf-8"))
+        return {
+            "asks": [re.compile(p, re.I) for p in data["asks"]],
+            "pasted": [re.compile(p, re.I) for p in data["pasted"]],
+            "long": int(data["long_chars"]),
+        }
+
+    def is_pasted_check(self, message: str) -> bool:
+        """A pasted message with a question about it ("这条短信是真的吗？")."""
+        r = self._routing
+        asks = any(p.search(message) for p in r["asks"])
+        pasted = len(message) >= r["long"] or any(p.search(message) for p in r["pasted"])
+        return asks and pasted
+
+    # --- entry points ------------------------------------------------------------------
     def respond(
         self,
         message: str,
@@ -29,12 +77,105 @@ class Responder:
         task: str = "chat",
     ) -> Answer:
         lang = lang if lang in ("zh", "en") else detect_lang(message)
-        return self.deps.chain.answer(message, history, lang)
+        had_pii = contains_pii(message)
+        clean = redact(message)
+        history = [
+            {"role": h.get("role", "user"), "content": redact(str(h.get("content", "")))}
+            for h in (history or [])
+        ]
+        if task == "check":
+            answer = self.check(clean, lang)
+        else:
+            answer = self._chat(clean, history, lang)
+        if had_pii:
+            answer.text = f"{answer.text}\n\n{pii_notice(lang)}"
+        answer.extra["pii_redacted"] = had_pii
+        return answer
 
     def stream(
-        self, message: str, history: list[dict] | None = None, lang: str | None = None
+        self,
+        message: str,
+        history: list[dict] | None = None,
+        lang: str | None = None,
+        task: str = "chat",
     ) -> Iterator[str | Answer]:
-        answer = self.respond(message, history, lang)
+        """Text pieces (line by line), then the final Answer. Verified text only."""
+        answer = self.respond(message, history, lang, task)
         for line in answer.text.splitlines(keepends=True):
             yield line
         yield answer
+
+    # --- routes ------------------------------------------------------------------------
+    def _chat(self, message: str, history: list[dict], lang: str) -> Answer:
+        triage = self.triager.classify(message, lang)
+        if triage.label is Label.HARMFUL:
+            return self._refuse(triage, lang)
+        if triage.label is Label.INJECTION:
+            if triage.benign_remainder:
+                answer = self._answer(triage.benign_remainder, history, lang)
+                answer.text = f"{refusal(triage, lang)}\n\n{answer.text}"
+                answer.refused, answer.triage = True, triage.label.value
+                return answer
+            return self._refuse(triage, lang)
+        if triage.label is Label.OFFTOPIC:
+            return Answer(
+                text=offtopic_reply(lang), lang=lang, mode="template", triage=triage.label.value
+            )
+        if self.is_pasted_check(message):
+            answer = self.check(message, lang)
+        else:
+            answer = self._answer(message, history, lang)
+        if triage.label is Label.URGENT:
+            answer.text = f"{urgent_steps(lang)}\n\n{answer.text}"
+            answer.urgent = True
+        answer.triage = triage.label.value
+        return answer
+
+    def _refuse(self, triage: Triage, lang: str) -> Answer:
+        return Answer(
+            text=refusal(triage, lang),
+            lang=lang,
+            mode="template",
+            refused=True,
+            triage=triage.label.value,
+        )
+
+    def _answer(self, message: str, history: list[dict], lang: str) -> Answer:
+        answer = self.deps.chain.answer(message, history, lang)
+        answer.grounded = grounding(answer)
+        return answer
+
+    def check(self, text: str, lang: str) -> Answer:
+        """The scam check on a pasted message: verdict, quoted red flags, cited evidence."""
+        from bot.check import render_check
+
+        result = self.checker.check(text, lang)
+        body, citations = render_check(result, lang)
+        answer = Answer(
+            text=body,
+            citations=citations,
+            lang=lang,
+            mode="check",
+            verdict=result.verdict,
+            topics=list(result.topics),
+            triage="check",
+        )
+        answer.extra["check"] = result.to_dict()
+        answer.grounded = grounding(answer)
+        return answer
+
+
+def grounding(answer: Answer) -> float | None:
+    """Share of cited sentences supported by the passage they cite (token overlap)."""
+    from bot.guard import grounding_score
+
+    quotes = {c.n: c.quote for c in answer.citations}
+    sentences, cited = [], []
+    for m in _CITED_SENTENCE.finditer(answer.text):
+        sentences.append(m.group(1).strip().lstrip("-").strip())
+        cited.append([quotes[n] for n in markers(m.group(2)) if n in quotes])
+    return grounding_score(sentences, cited) if sentences else None
+
+
+# A sentence (no line breaks, no brackets) and the run of [n] markers right after it.
+_CITED_SENTENCE = re.compile(r"([^\[\]\n。！？!?]+[。！？!?.]?[”」』\"]?)\s*((?:\[\d+\])+)")

@@ -145,7 +145,10 @@ class KnowledgeStore:
     def load_chunks(self, collection: str) -> list[Chunk]:
         col = self.client.get_collection(collection, embedding_function=None)
         got = col.get(include=["documents", "metadatas"])
-        chunks = [Chunk.from_metadata(d, m) for d, m in zip(got["documents"], got["metadatas"], strict=True)]
+        chunks = [
+            Chunk.from_metadata(d, m)
+            for d, m in zip(got["documents"], got["metadatas"], strict=True)
+        ]
         return sorted(chunks, key=lambda c: (c.doc_id, c.chunk_id))
 
     # --- writing -----------------------------------------------------------------------
@@ -168,9 +171,21 @@ class KnowledgeStore:
         if old is not None and not rebuild:
             col = self.client.get_collection(old.collection, embedding_function=None)
             got = col.get(include=["metadatas"])
-            existing = {i: str(m.get("content_hash", "")) for i, m in zip(got["ids"], got["metadatas"], strict=True)}
+            existing = {
+                i: str(m.get("content_hash", ""))
+                for i, m in zip(got["ids"], got["metadatas"], strict=True)
+            }
             if existing == {c.chunk_id: c.content_hash for c in chunks}:
-                return SyncReport(True, 0, len(chunks), 0, len(chunks), 0.0, time.perf_counter() - t0, old.collection)
+                return SyncReport(
+                    True,
+                    0,
+                    len(chunks),
+                    0,
+                    len(chunks),
+                    0.0,
+                    time.perf_counter() - t0,
+                    old.collection,
+                )
 
         generation = (old.generation + 1) if old else 1
         name = f"{self.name}__g{generation}"
@@ -184,13 +199,18 @@ class KnowledgeStore:
             old_col = self.client.get_collection(old.collection, embedding_function=None)
             for ids in _batches(reuse, _BATCH):
                 got = old_col.get(ids=ids, include=["embeddings", "documents", "metadatas"])
-                new.add(ids=got["ids"], embeddings=got["embeddings"], documents=got["documents"], metadatas=got["metadatas"])
+                new.add(
+                    ids=got["ids"],
+                    embeddings=got["embeddings"],
+                    documents=got["documents"],
+                    metadatas=got["metadatas"],
+                )
                 if progress:
                     progress(len(ids))
         embed_seconds = 0.0
         for batch in _batches(fresh, batch_size):
             e0 = time.perf_counter()
-            vectors = self.embeddings.embed_documents_np([c.text for c in batch])
+            vectors = self.embeddings.embed_documents_np([c.embed_text for c in batch])
             embed_seconds += time.perf_counter() - e0
             new.add(
                 ids=[c.chunk_id for c in batch],
@@ -201,11 +221,22 @@ class KnowledgeStore:
             if progress:
                 progress(len(batch))
         self._flip(
-            Pointer(name, generation, self.embeddings.id, self.embeddings.dim, len(chunks), time.time())
+            Pointer(
+                name, generation, self.embeddings.id, self.embeddings.dim, len(chunks), time.time()
+            )
         )
         self._collect_garbage(keep={name, old.collection if old else name})
         removed = len(set(existing) - set(wanted))
-        return SyncReport(False, len(fresh), len(reuse), removed, len(chunks), embed_seconds, time.perf_counter() - t0, name)
+        return SyncReport(
+            False,
+            len(fresh),
+            len(reuse),
+            removed,
+            len(chunks),
+            embed_seconds,
+            time.perf_counter() - t0,
+            name,
+        )
 
     def _drop(self, name: str) -> None:
         try:

@@ -19,8 +19,12 @@ def squash(text: str) -> str:
 def make_article(lang: str, texts: list[str]) -> Article:
     keys = ["what", "lures", "flags", "consequences", "todo", "help"]
     return Article(
-        id="a", title="t", lang=lang, topics=("advance-fee-loan",),
-        sources=(Source("s", "p", "2025", "https://example.org"),), updated="2026",
+        id="a",
+        title="t",
+        lang=lang,
+        topics=("advance-fee-loan",),
+        sources=(Source("s", "p", "2025", "https://example.org"),),
+        updated="2026",
         path=KNOWLEDGE / "x.md",
         sections=tuple(Section(k, k, t, 1) for k, t in zip(keys, texts, strict=False)),
     )
@@ -45,7 +49,14 @@ def test_chunk_ids_and_hashes_are_stable():
 
 
 def test_chinese_sentence_split():
-    assert split_sentences("先交钱。再放款！真的吗？不；Really. Yes!") == ["先交钱。", "再放款！", "真的吗？", "不；", "Really.", "Yes!"]
+    assert split_sentences("先交钱。再放款！真的吗？不；Really. Yes!") == [
+        "先交钱。",
+        "再放款！",
+        "真的吗？",
+        "不；",
+        "Really.",
+        "Yes!",
+    ]
 
 
 def test_long_chinese_section_is_split_at_sentence_ends():

@@ -60,7 +60,14 @@ def problems_of(kdir: Path) -> list:
 def test_good_article_loads(kdir):
     [article] = load_knowledge(kdir)
     assert article.id == "zh-advance-fee-loan-test"
-    assert [s.key for s in article.sections] == ["what", "lures", "flags", "consequences", "todo", "help"]
+    assert [s.key for s in article.sections] == [
+        "what",
+        "lures",
+        "flags",
+        "consequences",
+        "todo",
+        "help",
+    ]
     assert article.sources[0].date == "2025-01-01"
 
 
@@ -73,9 +80,15 @@ def test_bad_yaml_names_file_and_line(kdir):
 
 
 def test_unknown_topic_names_field_and_line(kdir):
-    write(kdir, "zh/advance-fee-loan/test.md", GOOD_ZH.replace("topics: [advance-fee-loan]", "topics: [advance-fee-loan, no-such-topic]"))
+    write(
+        kdir,
+        "zh/advance-fee-loan/test.md",
+        GOOD_ZH.replace("topics: [advance-fee-loan]", "topics: [advance-fee-loan, no-such-topic]"),
+    )
     problems = problems_of(kdir)
-    assert any(p.field == "topics" and "no-such-topic" in p.message and p.line == 5 for p in problems)
+    assert any(
+        p.field == "topics" and "no-such-topic" in p.message and p.line == 5 for p in problems
+    )
 
 
 def test_missing_field_and_section(kdir):
@@ -87,7 +100,9 @@ def test_missing_field_and_section(kdir):
 
 
 def test_missing_source_url(kdir):
-    write(kdir, "zh/advance-fee-loan/test.md", GOOD_ZH.replace("    url: https://example.org/a\n", ""))
+    write(
+        kdir, "zh/advance-fee-loan/test.md", GOOD_ZH.replace("    url: https://example.org/a\n", "")
+    )
     assert any(p.field == "sources[0].url" for p in problems_of(kdir))
 
 
@@ -97,7 +112,11 @@ def test_duplicate_id(kdir):
 
 
 def test_empty_section_and_unknown_heading(kdir):
-    write(kdir, "zh/advance-fee-loan/test.md", GOOD_ZH.replace("不要转账。", "").replace("## 求助渠道", "## 其他\n说明。\n## 求助渠道"))
+    write(
+        kdir,
+        "zh/advance-fee-loan/test.md",
+        GOOD_ZH.replace("不要转账。", "").replace("## 求助渠道", "## 其他\n说明。\n## 求助渠道"),
+    )
     messages = [p.message for p in problems_of(kdir)]
     assert "section is empty" in messages
     assert any("unexpected heading" in m for m in messages)
@@ -111,7 +130,11 @@ def test_error_message_is_readable(kdir):
 
 
 def test_linter_flags_unknown_number_and_length(kdir):
-    write(kdir, "zh/advance-fee-loan/test.md", GOOD_ZH.replace("拨打110报警。", "拨打110或12345678报警，详情见 www.fake-help.com。"))
+    write(
+        kdir,
+        "zh/advance-fee-loan/test.md",
+        GOOD_ZH.replace("拨打110报警。", "拨打110或12345678报警，详情见 www.fake-help.com。"),
+    )
     articles = load_knowledge(kdir)
     problems = lint_articles(articles, kdir)
     rules = [(p.rule, p.message) for p in problems]

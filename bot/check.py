@@ -1,0 +1,393 @@
+"""Scam check: a pasted message in, a verdict with quoted red flags and cited evidence out.
+
+`Checker.check(text)` combines three transparent signals into one additive score (weights in
+`data/check_weights.yaml`, flags in `data/redflags.yaml`): red flags quoted from the message,
+taxonomy aliases found in it, and how close it is to the lures in the knowledge articles'
+常见话术 / What they say sections (the scores of passages from the injected `search`). The
+score goes through a logistic function; thresholds turn it into scam / suspicious / legit.
+`render_check(result, lang)` turns the result into text where every sentence that leans on
+evidence carries [n], plus the matching `Citation` list (wording in `prompts/check.yaml`).
+
+This module does not embed, store or retrieve anything itself: without `search` it works on
+flags and aliases alone. It does not call a language model and never guesses a topic that no
+signal points to.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import defaultdict
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from bot.lang import detect_lang
+from bot.prompts import load_prompt
+from bot.records import Citation, Passage
+from bot.redflags import FlagHit, RedFlagRules
+
+DEFAULT_WEIGHTS_PATH = Path(__file__).resolve().parent / "data" / "check_weights.yaml"
+Search = Callable[[str, int], list[Passage]]
+
+
+@dataclass
+class FlagPart:
+    """A red flag (or counter-signal) as the composer needs it; `evidence` indexes
+    `CheckResult.evidence`, or is None when no passage supports it."""
+
+    flag: str
+    labels: Mapping[str, str]
+    quote: str
+    weight: float
+    evidence: int | None = None
+
+
+@dataclass
+class TopicPart:
+    id: str
+    names: Mapping[str, str]
+    evidence: int | None = None  # a lure passage of this topic
+
+
+@dataclass
+class ExplanationParts:
+    """Everything `render_check` (or another composer) needs, with no wording in it."""
+
+    verdict: str
+    confidence: float
+    flags: list[FlagPart] = field(default_factory=list)
+    counter_signals: list[FlagPart] = field(default_factory=list)
+    topics: list[TopicPart] = field(default_factory=list)
+    todo_evidence: int | None = None  # a "what to do" passage of the top topic
+
+
+@dataclass
+class CheckResult:
+    verdict: str  # scam | suspicious | legit
+    confidence: float  # scam: P(scam); legit: 1 - P(scam); suspicious: P(scam)
+    probability: float  # P(scam) from the logistic score
+    score: float
+    lang: str
+    topics: list[str]
+    red_flags: list[dict[str, Any]]  # {flag, label, quote, weight}
+    counter_signals: list[dict[str, Any]]
+    evidence: list[Passage]
+    explanation_parts: ExplanationParts
+    signals: dict[str, float] = field(default_factory=dict)  # the score, term by term
+
+    def to_dict(self) -> dict[str, Any]:
+        d = {k: v for k, v in asdict(self).items() if k not in ("evidence", "explanation_parts")}
+        d["evidence"] = [{"chunk_id": p.chunk.chunk_id, "score": p.score} for p in self.evidence]
+        return d
+
+
+@dataclass(frozen=True)
+class CheckWeights:
+    data: Mapping[str, Any]
+
+    @classmethod
+    def load(cls, path: Path | str = DEFAULT_WEIGHTS_PATH) -> CheckWeights:
+        return cls(yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {})
+
+    def get(self, group: str, key: str, default: Any = None) -> Any:
+        return (self.data.get(group) or {}).get(key, default)
+
+    def num(self, group: str, key: str, default: float = 0.0) -> float:
+        return float(self.get(group, key, default))
+
+
+def _topic_table(taxonomy: Any) -> dict[str, dict[str, Any]]:
+    """Accept the taxonomy YAML dict ({"topics": {...}} or {id: {...}}) or a bot.taxonomy.Taxonomy."""
+    topics = getattr(taxonomy, "topics", None)
+    if topics is None and isinstance(taxonomy, Mapping):
+        topics = taxonomy.get("topics", taxonomy)
+    out: dict[str, dict[str, Any]] = {}
+    for tid, t in (topics or {}).items():
+        get = t.get if isinstance(t, Mapping) else lambda k, d=None, t=t: getattr(t, k, d)
+        out[str(tid)] = {
+            "zh": str(get("zh", tid)),
+            "en": str(get("en", tid)),
+            "aliases": [str(a) for a in (get("aliases", ()) or ())],
+        }
+    return out
+
+
+def _alias_regex(alias: str) -> re.Pattern[str]:
+    if alias.isascii():
+        return re.compile(rf"(?<![A-Za-z0-9]){re.escape(alias)}(?![A-Za-z0-9])", re.IGNORECASE)
+    return re.compile(re.escape(alias))
+
+
+class Checker:
+    """Score a message against red flags, taxonomy aliases and (optionally) retrieved lures."""
+
+    def __init__(
+        self,
+        flags: RedFlagRules,
+        taxonomy: Any,
+        search: Search | None = None,
+        weights: CheckWeights | Mapping[str, Any] | None = None,
+    ) -> None:
+        self.flags = flags
+        self.topics = _topic_table(taxonomy)
+        self.search = search
+        if weights is None:
+            weights = CheckWeights.load()
+        self.w = weights if isinstance(weights, CheckWeights) else CheckWeights(weights)
+        self._aliases = [
+            (t, a, _alias_regex(a)) for t in self.topics for a in self.topics[t]["aliases"]
+        ]
+        sections = self.w.data.get("sections") or {}
+        self._lures = set(sections.get("lures", ["lures"]))
+        self._flag_sections = set(sections.get("flags", ["flags"]))
+        self._todo = set(sections.get("todo", ["todo"]))
+
+    # ---------------------------------------------------------------- signals
+    def aliases_in(self, text: str) -> list[tuple[str, str]]:
+        """(topic, alias) for every distinct alias found in the text."""
+        return [(tid, alias) for tid, alias, rx in self._aliases if rx.search(text)]
+
+    def _similarity(self, passages: list[Passage]) -> tuple[float, dict[str, float]]:
+        floor, tw = self.w.num("similarity", "floor", 1.0), self.w.num("similarity", "topic_weight")
+        best, by_topic = 0.0, defaultdict(float)
+        for p in (p for p in passages if p.chunk.section in self._lures):
+            best = max(best, p.score)
+            for i, t in enumerate(p.chunk.topics):  # an article's first topic counts fully
+                by_topic[t] = max(by_topic[t], tw * max(0.0, p.score - floor) / (1 + (i > 0)))
+        return best, dict(by_topic)
+
+    def check(self, text: str, lang: str | None = None) -> CheckResult:
+        """Verdict, confidence, topics, quoted red flags and evidence for one message."""
+        lang = lang if lang in ("zh", "en") else detect_lang(text)
+        hits = self.flags.detect(text)
+        scam_hits = [h for h in hits if not h.legit]
+        legit_hits = [h for h in hits if h.legit]
+        ignore = set(self.w.get("aliases", "ignore_topics", []) or [])
+        alias_hits = [(t, a) for t, a in self.aliases_in(text) if t not in ignore]
+        passages = self.search(text, int(self.w.num("search", "k", 12))) if self.search else []
+        best_sim, sim_topics = self._similarity(passages)
+
+        s_flags = sum(h.weight for h in scam_hits)
+        s_legit = sum(h.weight for h in legit_hits)
+        n_alias = min(len({a for _, a in alias_hits}), int(self.w.num("aliases", "cap")))
+        s_alias = self.w.num("aliases", "weight") * n_alias
+        over = max(0.0, best_sim - self.w.num("similarity", "floor", 1.0))
+        s_sim = min(self.w.num("similarity", "cap"), self.w.num("similarity", "scale") * over)
+        bias = float(self.w.data.get("bias", 0.0))
+        score = bias + s_flags + s_legit + s_alias + s_sim
+        p = 1.0 / (1.0 + math.exp(-score))  # logistic
+        if p >= self.w.num("thresholds", "scam", 0.8):
+            verdict, confidence = "scam", p
+        elif p >= self.w.num("thresholds", "suspicious", 0.5):
+            verdict, confidence = "suspicious", p
+        else:
+            verdict, confidence = "legit", 1.0 - p
+
+        topics = self._rank_topics(scam_hits, alias_hits, sim_topics) if verdict != "legit" else []
+        parts = ExplanationParts(
+            verdict=verdict,
+            confidence=round(confidence, 4),
+            flags=[FlagPart(h.flag, h.labels, h.quote, h.weight) for h in scam_hits],
+            counter_signals=[FlagPart(h.flag, h.labels, h.quote, h.weight) for h in legit_hits],
+            topics=[
+                TopicPart(t, {"zh": self.topics[t]["zh"], "en": self.topics[t]["en"]})
+                for t in topics
+            ],
+        )
+        evidence: list[Passage] = []
+        if self.search and verdict != "legit":
+            evidence = self._gather_evidence(lang, scam_hits, topics, passages, parts)
+        return CheckResult(
+            verdict=verdict,
+            confidence=round(confidence, 4),
+            probability=round(p, 4),
+            score=round(score, 4),
+            lang=lang,
+            topics=topics,
+            red_flags=[h.as_dict(lang) for h in scam_hits],
+            counter_signals=[h.as_dict(lang) for h in legit_hits],
+            evidence=evidence,
+            explanation_parts=parts,
+            signals={
+                "bias": bias,
+                "flags": round(s_flags, 4),
+                "counter_signals": round(s_legit, 4),
+                "aliases": round(s_alias, 4),
+                "similarity": round(s_sim, 4),
+                "best_lure_score": round(best_sim, 4),
+            },
+        )
+
+    def _rank_topics(
+        self, hits: list[FlagHit], alias_hits: list[tuple[str, str]], sim_topics: dict[str, float]
+    ) -> list[str]:
+        scores: dict[str, float] = defaultdict(float)
+        for h in hits:
+            for t, hint in h.topics.items():
+                scores[t] += h.weight * hint
+        for t, _ in alias_hits:
+            scores[t] += self.w.num("aliases", "topic_weight")
+        for t, s in sim_topics.items():
+            scores[t] += s
+        exclude = set(self.w.get("topics", "exclude", []) or [])
+        floor = self.w.num("topics", "min_score")
+        ranked = sorted(
+            (t for t, s in scores.items() if s >= floor and t in self.topics and t not in exclude),
+            key=lambda t: -scores[t],
+        )
+        return ranked[: int(self.w.get("topics", "max", 3))]
+
+    # ---------------------------------------------------------------- evidence
+    def _pick(
+        self,
+        cands: list[Passage],
+        topics: set[str],
+        lang: str,
+        sections: set[str] | None = None,
+        prefer: set[str] | None = None,
+    ) -> Passage | None:
+        """Best passage sharing a topic: of a `prefer` topic first, then lure sections, then
+        red-flag sections, then same language, then score."""
+
+        def key(p: Passage) -> tuple[bool, bool, bool, bool, float]:
+            sec = p.chunk.section
+            return (
+                bool(prefer) and not prefer.intersection(p.chunk.topics),
+                sec not in self._lures,
+                sec not in self._flag_sections,
+                p.chunk.lang != lang,
+                -p.score,
+            )
+
+        ok = [
+            p
+            for p in cands
+            if topics.intersection(p.chunk.topics)
+            and (sections is None or p.chunk.section in sections)
+        ]
+        return min(ok, key=key) if ok else None
+
+    def _gather_evidence(
+        self,
+        lang: str,
+        hits: list[FlagHit],
+        topics: list[str],
+        passages: list[Passage],
+        parts: ExplanationParts,
+    ) -> list[Passage]:
+        assert self.search is not None
+        k = int(self.w.num("search", "k_flag", 6))
+        evidence: dict[str, Passage] = {}  # chunk id -> passage, in order of first use
+
+        def index_of(p: Passage | None) -> int | None:
+            if p is None:
+                return None
+            evidence.setdefault(p.chunk.chunk_id, p)
+            return list(evidence).index(p.chunk.chunk_id)
+
+        top = set(topics[:1])
+        if topics:
+            cands = passages + self.search(self.topics[topics[0]][lang], k)
+            parts.topics[0].evidence = index_of(self._pick(cands, top, lang, self._lures))
+        n_cited = int(self.w.num("search", "max_cited_flags", 4))
+        min_hint = self.w.num("search", "cite_min_hint", 0.5)
+        for i in sorted(range(len(hits)), key=lambda i: -hits[i].weight)[:n_cited]:
+            wanted = {t for t, v in hits[i].topics.items() if v >= min_hint}
+            if wanted:  # flags that hint at no topic (deadlines, links...) get no citation
+                cands = passages + self.search(self.flags.get(hits[i].flag).query(lang), k)
+                sections = self._lures | self._flag_sections
+                found = self._pick(cands, wanted, lang, sections, prefer=top)
+                parts.flags[i].evidence = index_of(found)
+        if topics:
+            name = self.topics[topics[0]][lang]
+            query = f"{name} 怎么办" if lang == "zh" else f"{name}: what to do"
+            found = self._pick(self.search(query, 3 * k), top, lang, self._todo)
+            parts.todo_evidence = index_of(found)
+        return list(evidence.values())
+
+
+# -------------------------------------------------------------------- rendering
+_CITED_FIELDS = (
+    "doc_id",
+    "chunk_id",
+    "title",
+    "url",
+    "topics",
+    "publisher",
+    "date",
+    "source_title",
+)
+
+
+def _best_sentence(text: str, hint: str) -> str:
+    """The sentence of a passage that shares most characters/words with `hint`."""
+    pieces = re.split(r"(?<=[。！？!?])|(?<=\.)\s+|\n+", text)
+    unquote = re.compile(r'^[“"「]|[”"」](?=[。.！!？?]?$)')  # quote marks left by the split
+    sentences = [unquote.sub("", s.strip()) for s in pieces if s and s.strip()]
+    if not sentences:
+        return text.strip()
+    want = set(re.findall(r"[a-z]{3,}", hint.lower())) | {
+        hint[i : i + 2] for i in range(len(hint) - 1)
+    }
+
+    def overlap(s: str) -> int:
+        grams = set(re.findall(r"[a-z]{3,}", s.lower())) | {s[i : i + 2] for i in range(len(s) - 1)}
+        return len(want & grams)
+
+    return max(sentences, key=overlap)
+
+
+def render_check(
+    result: CheckResult, lang: str | None = None, prompt_name: str = "check"
+) -> tuple[str, list[Citation]]:
+    """Explanation text in `lang` (default: the message's language) and its citations.
+
+    Every sentence that leans on a passage ends with [n]; citation n is `citations[n - 1]`.
+    """
+    lang = lang if lang in ("zh", "en") else result.lang
+    parts = result.explanation_parts
+    citations: list[Citation] = []
+    number: dict[str, int] = {}
+
+    def cite(idx: int | None, hint: str) -> str:
+        if idx is None or not (0 <= idx < len(result.evidence)):
+            return ""
+        c = result.evidence[idx].chunk
+        if c.chunk_id not in number:
+            number[c.chunk_id] = n = len(citations) + 1
+            meta = {name: getattr(c, name) for name in _CITED_FIELDS}
+            citations.append(Citation(n=n, quote=_best_sentence(c.text, hint), **meta))
+        return f"[{number[c.chunk_id]}]"
+
+    topic = None
+    if parts.topics:
+        t = parts.topics[0]
+        name = t.names.get(lang, t.id)
+        topic = {"id": t.id, "name": name, "cite": cite(t.evidence, name)}
+    flags = []
+    for f in parts.flags:
+        label = f.labels.get(lang, f.flag)
+        flags.append({"label": label, "quote": f.quote, "cite": cite(f.evidence, f.quote + label)})
+    counters = [
+        {"label": c.labels.get(lang, c.flag), "quote": c.quote} for c in parts.counter_signals
+    ]
+    todo = None
+    if parts.todo_evidence is not None and result.evidence[parts.todo_evidence].chunk.lang == lang:
+        hint = "不要 报警 核实" if lang == "zh" else "do not report contact"
+        sentence = _best_sentence(result.evidence[parts.todo_evidence].chunk.text, hint)
+        todo = {"quote": sentence.rstrip("。.！!"), "cite": cite(parts.todo_evidence, hint)}
+    text = load_prompt(prompt_name).render(
+        lang,
+        verdict=parts.verdict,
+        pct=min(99, round(100 * parts.confidence)),
+        topic=topic,
+        topic_ids=[t.id for t in parts.topics],
+        flags=flags,
+        counters=counters,
+        todo=todo,
+    )
+    return re.sub(r"\n{3,}", "\n\n", text), citations

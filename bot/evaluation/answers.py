@@ -1,0 +1,109 @@
+"""Answer metrics: citation validity, grounding, answer language, must_any coverage, false refusals.
+
+- citation validity: every [n] in an answer resolves to one of its citations (all answers);
+  every answer to an in-scope question (datasets `questions`, `victim_questions`) that was
+  not refused carries at least one resolving [n];
+- grounding: mean and 5th percentile of `Answer.grounded` over the answers that have it
+  (None, "not measured", while nothing fills it);
+- answer language: the language detected in the answer text equals the case's language;
+- must_any coverage: the answer contains at least one of the row's `must_any` words;
+- false refusals: in-scope questions with `Answer.refused` (None while triage is not wired,
+  see `safety.triage_wired`).
+
+This module reads `Answer` fields only; it never calls the bot or a model.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import TYPE_CHECKING, Any
+
+from bot.evaluation.stats import mean, percentile, rate
+from bot.lang import detect_lang
+from bot.verify import markers
+
+if TYPE_CHECKING:
+    from bot.evaluation.datasets import Case
+    from bot.records import Answer
+
+
+def unresolved_markers(text: str, citation_numbers: list[int]) -> list[int]:
+    """The [n] numbers in `text` that match no citation."""
+    have = set(citation_numbers)
+    return [n for n in markers(text) if n not in have]
+
+
+def must_any_hit(text: str, words: list[str]) -> bool | None:
+    """True when `text` contains any of `words` (case-insensitive); None without words."""
+    if not words:
+        return None
+    low = text.lower()
+    return any(w.lower() in low for w in words)
+
+
+def case_scores(case: Case, answer: Answer) -> dict[str, Any]:
+    text = answer.text or ""
+    numbers = [c.n for c in answer.citations]
+    unresolved = unresolved_markers(text, numbers)
+    resolved = [n for n in markers(text) if n in set(numbers)]
+    return {
+        "citations_valid": not unresolved,
+        "unresolved": unresolved,
+        "cited": bool(resolved),
+        "lang_ok": detect_lang(text, default=case.lang) == case.lang if text.strip() else False,
+        "must_any": must_any_hit(text, case.must_any),
+        "refused": bool(answer.refused),
+        "grounded": answer.grounded,
+    }
+
+
+def _by_lang(rows: list[dict[str, Any]], key: str) -> dict[str, Any]:
+    groups: dict[str, list] = defaultdict(list)
+    for r in rows:
+        groups[r["lang"]].append(r["scores"]["answer"][key])
+    out: dict[str, Any] = {"overall": rate(x for g in groups.values() for x in g)}
+    out.update({lang: rate(v) for lang, v in sorted(groups.items())})
+    out["n"] = sum(1 for g in groups.values() for x in g if x is not None)
+    return out
+
+
+def summarize(results: list[dict[str, Any]], triage_wired: bool) -> dict[str, Any] | None:
+    """Aggregate the chat answers; None when there are none."""
+    rows = [r for r in results if r["task"] == "chat" and r["scores"].get("answer")]
+    if not rows:
+        return None
+    in_scope = [r for r in rows if r["kind"] in ("question", "victim")]
+    answered = [r for r in in_scope if not r["scores"]["answer"]["refused"]]
+    grounded = [
+        r["scores"]["answer"]["grounded"]
+        for r in rows
+        if r["scores"]["answer"]["grounded"] is not None
+    ]
+    with_words = [r for r in rows if r["scores"]["answer"]["must_any"] is not None]
+    false_refusals = None
+    if triage_wired and in_scope:
+        by_dataset: dict[str, list] = defaultdict(list)
+        for r in in_scope:
+            by_dataset[r["dataset"]].append(r["scores"]["answer"]["refused"])
+        false_refusals = {
+            "rate": rate(r["scores"]["answer"]["refused"] for r in in_scope),
+            "count": sum(r["scores"]["answer"]["refused"] for r in in_scope),
+            "n": len(in_scope),
+            "by_dataset": {k: rate(v) for k, v in sorted(by_dataset.items())},
+        }
+    return {
+        "n": len(rows),
+        "citation_validity": rate(r["scores"]["answer"]["citations_valid"] for r in rows),
+        "cited_in_scope": rate(r["scores"]["answer"]["cited"] for r in answered),
+        "cited_in_scope_n": len(answered),
+        "grounding": {
+            "mean": mean(grounded),
+            "p5": percentile(grounded, 5),
+            "n": len(grounded),
+        }
+        if grounded
+        else None,
+        "lang_match": _by_lang(rows, "lang_ok"),
+        "must_any": _by_lang(with_words, "must_any") if with_words else None,
+        "false_refusals": false_refusals,
+    }

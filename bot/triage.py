@@ -1,0 +1,307 @@
+"""Input triage: label every user message before retrieval.
+
+Labels: `question` (normal), `urgent` (money or codes moving now), `harmful` (asks for help
+to defraud, forge, launder, recruit debt-carriers, write lures, rent/sell accounts, evade
+police, invade privacy), `injection` (override/extract the instructions, role-play and
+jailbreak wrappers), `offtopic` (poems, stock tips, weather ...).
+
+How a message is scored (all numbers live in bot/data/triage_rules.yaml):
+1. Rules. The text is normalised (NFKC, lower case, spaces inside Chinese removed) and each
+   signal adds its `weight` to its label once if any of its regexes matches inside one
+   sentence (patterns never span 。！？!?. boundaries). A `boost` signal
+   (e.g. "教我 / how to") counts only when another signal of the same label matched in the
+   same sentence.
+2. Nearest examples (only when `embed` is given). The message vector is compared with the
+   labelled examples in bot/data/triage_examples.yaml; among the k most similar, the
+   similarity-weighted share of each label, times `embed.weights[label]`, is added.
+3. `wrapper_adds`: when injection rules fired (role-play, "for educational purposes"), the
+   harmful evidence is added to the injection total: a wrapper around a harmful goal.
+4. Modifiers multiply the totals: victim language ("对方让我…", "is this a scam",
+   "我被骗了") multiplies `harmful` by 0, so a victim is never refused; protective intent
+   halves it; a past event weakens `urgent`; in-domain words weaken `offtopic`.
+5. The first label in `priority` whose total reaches its threshold wins; else `question`.
+
+`Triage.score` is the winning total (for `question`: 1 minus the highest total/threshold
+ratio, floored at 0). `Triage.reasons` lists every signal, embedding vote and modifier used.
+For `injection`, `benign_remainder` is the message with the override clauses removed, when
+what is left is an ordinary in-domain question (the caller may answer it).
+
+Language: `detect_lang` (CJK ratio) lives in bot/lang.py and is re-exported here.
+Not done here: answering, refusing (bot/replies.py), PII (bot/pii.py), output checks
+(bot/guard.py). No model is loaded and no file is read at import.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import yaml
+
+from bot.lang import detect_lang
+
+__all__ = ["Label", "Rules", "Triage", "Triager", "detect_lang", "load_examples", "normalize"]
+
+DATA_DIR = Path(__file__).resolve().parent / "data"
+Embed = Callable[[list[str]], np.ndarray]
+
+_SENTENCE = re.compile(r"[。！？!?\n]+|(?<=\.)\s+")
+_CLAUSE = re.compile(r"([。！？!?\n；;，,：:]+|(?<=[.])\s+)")
+_LEAD = re.compile(
+    r"^[\s，,。.：:;；、]*(?:那么|然后|顺便问一下|顺便问下|顺便|另外|好了|好|so|now|also|and|then|ok|okay)?[\s，,：:]*",
+    re.I,
+)
+
+
+class Label(StrEnum):
+    QUESTION = "question"
+    URGENT = "urgent"
+    HARMFUL = "harmful"
+    INJECTION = "injection"
+    OFFTOPIC = "offtopic"
+
+
+@dataclass(frozen=True)
+class Triage:
+    """The verdict on one message; `need` names the lawful-help angle for a refusal."""
+
+    label: Label
+    score: float
+    reasons: tuple[str, ...]
+    lang: str
+    benign_remainder: str | None = None
+    need: str | None = None
+
+    @property
+    def refused(self) -> bool:
+        return self.label in (Label.HARMFUL, Label.INJECTION)
+
+
+def normalize(text: str) -> str:
+    """NFKC, lower case, zero-width characters dropped, spaces inside Chinese removed."""
+    text = unicodedata.normalize("NFKC", text).lower()
+    text = re.sub(r"[\u200b-\u200f\u2060\ufeff]", "", text)
+    text = re.sub(r"(?<=[\u3400-\u9fff])\s+(?=[\u3400-\u9fff])", "", text)
+    return re.sub(r"\s+", " ", text).strip()
+
+
+@dataclass(frozen=True)
+class Signal:
+    id: str
+    label: Label
+    weight: float
+    patterns: tuple[re.Pattern[str], ...]
+    boost: bool = False
+    need: str | None = None
+    strip: bool = False
+    victim_dampened: bool = False
+
+    def matches(self, sentences: Sequence[str]) -> bool:
+        """True when any pattern matches inside one sentence (never across sentences)."""
+        return bool(self.where(sentences))
+
+    def where(self, sentences: Sequence[str]) -> set[int]:
+        """Indices of the sentences in which some pattern matches."""
+        return {i for i, s in enumerate(sentences) if any(p.search(s) for p in self.patterns)}
+
+
+@dataclass(frozen=True)
+class Modifier:
+    name: str
+    factors: dict[Label, float]
+    patterns: tuple[re.Pattern[str], ...]
+
+    def matches(self, norm: str) -> bool:
+        return any(p.search(norm) for p in self.patterns)
+
+
+@dataclass(frozen=True)
+class Rules:
+    """Signals, modifiers and thresholds read from triage_rules.yaml."""
+
+    signals: tuple[Signal, ...]
+    modifiers: tuple[Modifier, ...]
+    thresholds: dict[Label, float]
+    priority: tuple[Label, ...]
+    embed_k: int = 7
+    embed_weights: dict[Label, float] = field(default_factory=dict)
+    wrapper_adds: dict[Label, Label] = field(default_factory=dict)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Rules:
+        macros = {k: f"(?:{v})" for k, v in (data.get("macros") or {}).items()}
+
+        def compile_all(patterns: Sequence[str]) -> tuple[re.Pattern[str], ...]:
+            out = []
+            for p in patterns:
+                for name, body in macros.items():
+                    p = p.replace(f"<{name}>", body)
+                out.append(re.compile(p))
+            return tuple(out)
+
+        signals = tuple(
+            Signal(
+                id=s["id"],
+                label=Label(s["label"]),
+                weight=float(s["weight"]),
+                patterns=compile_all(s["patterns"]),
+                boost=bool(s.get("boost", False)),
+                need=s.get("need"),
+                strip=bool(s.get("strip", False)),
+                victim_dampened=bool(s.get("victim_dampened", False)),
+            )
+            for s in data["signals"]
+        )
+        modifiers = tuple(
+            Modifier(
+                name=name,
+                factors={Label(k): float(v) for k, v in m["factors"].items()},
+                patterns=compile_all(m["patterns"]),
+            )
+            for name, m in data.get("modifiers", {}).items()
+        )
+        embed = data.get("embed", {})
+        return cls(
+            signals=signals,
+            modifiers=modifiers,
+            thresholds={Label(k): float(v) for k, v in data["thresholds"].items()},
+            priority=tuple(Label(x) for x in data["priority"]),
+            embed_k=int(embed.get("k", 7)),
+            embed_weights={Label(k): float(v) for k, v in embed.get("weights", {}).items()},
+            wrapper_adds={Label(k): Label(v) for k, v in (data.get("wrapper_adds") or {}).items()},
+        )
+
+    @classmethod
+    def from_yaml(cls, path: Path) -> Rules:
+        return cls.from_dict(yaml.safe_load(Path(path).read_text(encoding="utf-8")))
+
+
+def load_examples(path: Path) -> list[tuple[str, Label]]:
+    """(text, label) pairs from triage_examples.yaml (`examples: {label: {lang: [...]}}`)."""
+    data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    pairs = [
+        (text, Label(label))
+        for label, by_lang in data["examples"].items()
+        for texts in by_lang.values()
+        for text in texts
+    ]
+    bad = [t for t, _ in pairs if not isinstance(t, str)]
+    if bad:
+        raise ValueError(f"{path}: examples must be strings (quote them): {bad[:3]}")
+    return pairs
+
+
+class Triager:
+    """Classifies messages with rules plus (optionally) nearest labelled examples."""
+
+    def __init__(
+        self,
+        rules: Rules,
+        examples: Sequence[tuple[str, Label | str]] = (),
+        embed: Embed | None = None,
+    ) -> None:
+        self.rules = rules
+        self.examples = [(t, Label(lbl)) for t, lbl in examples]
+        self.embed = embed
+        self._matrix: np.ndarray | None = None
+
+    @classmethod
+    def from_files(cls, data_dir: Path | None = None, embed: Embed | None = None) -> Triager:
+        """Build from `<data_dir>/triage_rules.yaml` and `triage_examples.yaml`."""
+        data_dir = Path(data_dir) if data_dir else DATA_DIR
+        rules = Rules.from_yaml(data_dir / "triage_rules.yaml")
+        return cls(rules, load_examples(data_dir / "triage_examples.yaml"), embed)
+
+    def classify(self, text: str, lang: str | None = None) -> Triage:
+        """Label one message; see the module docstring for the scoring."""
+        lang = lang or detect_lang(text)
+        label, score, reasons, need = self._decide(text)
+        remainder = self._benign_remainder(text) if label is Label.INJECTION else None
+        return Triage(label, score, tuple(reasons), lang, remainder, need)
+
+    # -- scoring -----------------------------------------------------------------------
+
+    def _decide(self, text: str) -> tuple[Label, float, list[str], str | None]:
+        norm = normalize(text)
+        sentences = [x.strip() for x in _SENTENCE.split(norm) if x.strip()] or [norm]
+        mods = [m for m in self.rules.modifiers if m.matches(norm)]
+        victim = any(m.name == "victim" for m in mods)
+        totals = {label: 0.0 for label in Label}
+        reasons: list[str] = []
+        needs: dict[Label, str] = {}
+        where = {s.id: s.where(sentences) for s in self.rules.signals}
+        hits = [s for s in self.rules.signals if where[s.id]]
+        if victim:
+            hits = [s for s in hits if not s.victim_dampened]
+        primary: dict[Label, set[int]] = {}
+        for s in hits:
+            if not s.boost:
+                primary.setdefault(s.label, set()).update(where[s.id])
+        for s in hits:
+            if s.boost and not where[s.id] & primary.get(s.label, set()):
+                continue
+            totals[s.label] += s.weight
+            reasons.append(f"rule:{s.id}")
+            if s.need and s.label not in needs:
+                needs[s.label] = s.need
+        if self.embed is not None and self.examples:
+            for label, value in self._votes(text).items():
+                weight = self.rules.embed_weights.get(label, 0.0)
+                if weight and value > 0:
+                    totals[label] += weight * value
+                    reasons.append(f"embed:{label}={value:.2f}")
+        fired = {s.label for s in hits}
+        for target, source in self.rules.wrapper_adds.items():
+            if target in fired and totals[source] > 0:
+                totals[target] += totals[source]
+                reasons.append(f"wrapper:{target}+={source}")
+        for m in mods:
+            reasons.append(f"mod:{m.name}")
+            for label, factor in m.factors.items():
+                totals[label] *= factor
+        thr = self.rules.thresholds
+        for label in self.rules.priority:
+            if totals[label] >= thr.get(label, 1.0):
+                return label, round(totals[label], 3), reasons, needs.get(label)
+        ratio = max((totals[lbl] / thr.get(lbl, 1.0) for lbl in self.rules.priority), default=0)
+        return Label.QUESTION, round(max(0.0, 1.0 - ratio), 3), reasons, None
+
+    def _votes(self, text: str) -> dict[Label, float]:
+        """Similarity-weighted label shares among the k nearest examples."""
+        if self._matrix is None:
+            self._matrix = np.asarray(self.embed([t for t, _ in self.examples]), dtype=np.float32)
+        query = np.asarray(self.embed([text]), dtype=np.float32).reshape(-1)
+        sims = self._matrix @ query
+        top = np.argsort(-sims)[: self.rules.embed_k]
+        votes: dict[Label, float] = {}
+        for i in top:
+            label = self.examples[int(i)][1]
+            votes[label] = votes.get(label, 0.0) + max(float(sims[i]), 0.0)
+        total = sum(votes.values()) or 1.0
+        return {label: v / total for label, v in votes.items()}
+
+    # -- benign remainder ----------------------------------------------------------------
+
+    def _benign_remainder(self, text: str) -> str | None:
+        """Text minus the clauses that carry override/extract/role-play signals, if benign."""
+        strip = [s for s in self.rules.signals if s.strip]
+        parts = _CLAUSE.split(text)
+        kept: list[str] = []
+        for i in range(0, len(parts), 2):
+            clause, sep = parts[i], parts[i + 1] if i + 1 < len(parts) else ""
+            if clause.strip() and not any(s.matches([normalize(clause + sep)]) for s in strip):
+                kept.append(clause + sep)
+        remainder = _LEAD.sub("", "".join(kept)).strip()
+        if len(normalize(remainder)) < 4:
+            return None
+        label, _, reasons, _ = self._decide(remainder)
+        in_domain = "mod:domain" in reasons
+        if label in (Label.QUESTION, Label.URGENT) and in_domain:
+            return remainder
+        return None

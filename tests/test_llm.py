@@ -1,0 +1,106 @@
+"""The `openai` generator against a real OpenAI-compatible HTTP server on loopback."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.chain import AnswerChain
+from bot.config import Settings
+from bot.llm import LLMGenerator, make_chat_model
+from bot.verify import markers
+from tests.openai_stub import FakeOpenAIServer
+
+QUESTION = "贷款还没到账，对方让我先交解冻费，这正常吗？"
+
+
+@pytest.fixture
+def server():
+    with FakeOpenAIServer() as s:
+        yield s
+
+
+def chain_for(indexed, server, timeout=5.0, streaming=False) -> AnswerChain:
+    settings = Settings.from_env(
+        generator="openai",
+        openai_base_url=server.base_url,
+        openai_api_key="test-key",
+        openai_model="fake-model",
+        llm_timeout=timeout,
+        llm_max_retries=0,
+    )
+    model = make_chat_model(settings)
+    if streaming:
+        model = model.model_copy(update={"streaming": True})
+    return AnswerChain(
+        indexed.retriever, indexed.chain.composer, LLMGenerator(model), guard=indexed.chain.guard
+    )
+
+
+def test_plain_answer_is_used_when_citations_are_valid(indexed, server):
+    server.replies.append("这是典型的贷款先交费诈骗[1]。正规贷款放款前不收解冻费[2]。")
+    answer = chain_for(indexed, server).answer(QUESTION)
+    assert answer.mode == "openai" and answer.notice is None
+    assert answer.text.startswith("这是典型的贷款先交费诈骗[1]")
+    assert {c.n for c in answer.citations} == {1, 2}
+    sent = server.requests[0]
+    assert sent["model"] == "fake-model"
+    system = sent["messages"][0]["content"]
+    assert "ONLY from the numbered passages" in system
+    user = sent["messages"][-1]["content"]
+    # the passages handed to the model are the retrieved ones, numbered
+    first = answer.extra["passages"][0].chunk.text
+    assert "[1]" in user and first[:20] in user
+
+
+def test_streaming_endpoint_is_supported(indexed, server):
+    server.replies.append("这是诈骗[1]，不要付钱[2]。")
+    chain = chain_for(indexed, server, streaming=True)
+    pieces = list(chain.stream(QUESTION))
+    final = pieces[-1]
+    assert final.mode == "openai"
+    assert "".join(p for p in pieces[:-1]) == final.text
+    assert server.requests[0].get("stream") is True
+
+
+def test_citations_to_unretrieved_passages_are_stripped(indexed, server):
+    server.replies.append("不要交任何费用[1]。这是我编的[99]。")
+    answer = chain_for(indexed, server).answer(QUESTION)
+    assert answer.mode == "openai"
+    assert "[99]" not in answer.text and set(markers(answer.text)) == {1}
+    assert answer.extra["removed_markers"] == [99]
+
+
+def test_answer_without_valid_citation_falls_back(indexed, server):
+    server.replies.append("放心，这个平台是正规的，交了钱就放款。[42]")
+    answer = chain_for(indexed, server).answer(QUESTION)
+    assert answer.mode == "extractive" and answer.notice
+    assert answer.citations and "正规的" not in answer.text
+
+
+def test_hung_server_times_out_and_falls_back(indexed, server):
+    server.replies.append(("hang", 5))
+    answer = chain_for(indexed, server, timeout=0.5).answer(QUESTION)
+    assert answer.mode == "extractive"
+    assert "不可用或超时" in answer.notice
+    assert answer.citations
+
+
+def test_server_error_falls_back(indexed, server):
+    server.replies.append(("error", 500))
+    answer = chain_for(indexed, server).answer("Is an upfront loan fee normal?")
+    assert answer.mode == "extractive" and "unavailable" in answer.notice
+
+
+def test_history_is_sent_to_the_model(indexed, server):
+    server.replies.append("代理收费维权不可信[1]。")
+    history = [
+        {"role": "user", "content": "停息挂账是真的吗"},
+        {"role": "assistant", "content": "……"},
+    ]
+    chain_for(indexed, server).answer("那找代理收费正常吗？", history=history)
+    roles = [m["role"] for m in server.requests[0]["messages"]]
+    assert roles == ["system", "user", "assistant", "user"]
+
+
+def test_extractive_is_default_without_model():
+    assert make_chat_model(Settings.from_env(generator="extractive")) is None
