@@ -32,7 +32,14 @@ format: setup
 	$(BIN)/ruff format bot tests eval
 	$(BIN)/ruff check --fix bot tests eval
 
-test: setup
+# Debian's Chromium for the browser tests (Playwright drives it; never `playwright install`),
+# with CJK and emoji fonts for readable screenshots. Does nothing when Chromium is there.
+.PHONY: browser
+browser:
+	@test -x /usr/bin/chromium || (apt-get update -q && DEBIAN_FRONTEND=noninteractive \
+	  apt-get install -y -q chromium chromium-driver fonts-noto-cjk fonts-noto-color-emoji)
+
+test: setup browser
 	$(BIN)/ruff check bot tests eval
 	$(BIN)/antiscam lint
 	$(BIN)/pytest -q

@@ -77,8 +77,7 @@ class AnswerChain:
         after verification; extractive answers stream line by line.
         """
         answer = self.answer(question, history, lang)
-        for line in answer.text.splitlines(keepends=True):
-            yield line
+        yield from answer.text.splitlines(keepends=True)
         yield answer
 
     # --- steps -------------------------------------------------------------------------

@@ -400,13 +400,11 @@ def serve(host: str | None, port: int | None) -> None:
 
     settings = _settings()
     web = WebSettings.from_env()
-    deps = build_app(settings)
-    try:  # load the index and the embedder now rather than on the first request
-        deps.retriever.snapshot()
-        deps.embeddings.embed_query("warm-up")
+    app = create_app(build_app(settings), web)
+    try:  # load the index, embedder and triage now rather than on the first request
+        app.state.service.responder.respond("贷款前先交保证金是诈骗吗？")
     except Exception as exc:  # noqa: BLE001 - the server starts anyway and answers 503
         console.print(f"[yellow]index not ready: {exc}[/yellow]", markup=True, highlight=False)
-    app = create_app(deps, web)
     uvicorn.run(
         app,
         host=host or web.host,

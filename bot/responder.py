@@ -101,8 +101,7 @@ class Responder:
     ) -> Iterator[str | Answer]:
         """Text pieces (line by line), then the final Answer. Verified text only."""
         answer = self.respond(message, history, lang, task)
-        for line in answer.text.splitlines(keepends=True):
-            yield line
+        yield from answer.text.splitlines(keepends=True)
         yield answer
 
     # --- routes ------------------------------------------------------------------------

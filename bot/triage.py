@@ -13,12 +13,15 @@ How a message is scored (all numbers live in bot/data/triage_rules.yaml):
    same sentence.
 2. Nearest examples (only when `embed` is given). The message vector is compared with the
    labelled examples in bot/data/triage_examples.yaml; among the k most similar, the
-   similarity-weighted share of each label, times `embed.weights[label]`, is added.
+   similarity-weighted share of each label (its vote) counts above `embed.floor`:
+   `weights[label] * (vote - floor) / (1 - floor)` is added, so a weak vote adds nothing.
 3. `wrapper_adds`: when injection rules fired (role-play, "for educational purposes"), the
    harmful evidence is added to the injection total: a wrapper around a harmful goal.
 4. Modifiers multiply the totals: victim language ("对方让我…", "is this a scam",
-   "我被骗了") multiplies `harmful` by 0, so a victim is never refused; protective intent
-   halves it; a past event weakens `urgent`; in-domain words weaken `offtopic`.
+   "我被骗了") multiplies `harmful` by 0, so a victim is never refused, and drops the
+   `victim_dampened` signals (threats or bribes aimed at the bot, which victims quote);
+   protective intent halves `harmful`; a past event weakens `urgent`; in-domain words
+   weaken `offtopic`.
 5. The first label in `priority` whose total reaches its threshold wins; else `question`.
 
 `Triage.score` is the winning total (for `question`: 1 minus the highest total/threshold
@@ -130,6 +133,7 @@ class Rules:
     thresholds: dict[Label, float]
     priority: tuple[Label, ...]
     embed_k: int = 7
+    embed_floor: float = 0.0
     embed_weights: dict[Label, float] = field(default_factory=dict)
     wrapper_adds: dict[Label, Label] = field(default_factory=dict)
 
@@ -173,6 +177,7 @@ class Rules:
             thresholds={Label(k): float(v) for k, v in data["thresholds"].items()},
             priority=tuple(Label(x) for x in data["priority"]),
             embed_k=int(embed.get("k", 7)),
+            embed_floor=float(embed.get("floor", 0.0)),
             embed_weights={Label(k): float(v) for k, v in embed.get("weights", {}).items()},
             wrapper_adds={Label(k): Label(v) for k, v in (data.get("wrapper_adds") or {}).items()},
         )
@@ -251,10 +256,11 @@ class Triager:
             if s.need and s.label not in needs:
                 needs[s.label] = s.need
         if self.embed is not None and self.examples:
+            floor = self.rules.embed_floor
             for label, value in self._votes(text).items():
                 weight = self.rules.embed_weights.get(label, 0.0)
-                if weight and value > 0:
-                    totals[label] += weight * value
+                if weight and value > floor:
+                    totals[label] += weight * (value - floor) / (1.0 - floor)
                     reasons.append(f"embed:{label}={value:.2f}")
         fired = {s.label for s in hits}
         for target, source in self.rules.wrapper_adds.items():

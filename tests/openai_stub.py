@@ -15,7 +15,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 class FakeOpenAIServer:
     def __init__(self):
-        self.replies: deque = deque()  # str reply, or ("hang", seconds), or ("error", status)
+        # str reply, callable(request body) -> str, ("hang", seconds) or ("error", status)
+        self.replies: deque = deque()
         self.requests: list[dict] = []
         server = self
 
@@ -28,6 +29,8 @@ class FakeOpenAIServer:
                 body = json.loads(self.rfile.read(length) or b"{}")
                 server.requests.append(body)
                 reply = server.replies.popleft() if server.replies else "OK [1]"
+                if callable(reply):  # a fake model that reads the prompt it was sent
+                    reply = reply(body)
                 if isinstance(reply, tuple) and reply[0] == "hang":
                     time.sleep(reply[1])
                     reply = "late [1]"
@@ -100,3 +103,21 @@ class FakeOpenAIServer:
     def __exit__(self, *exc):
         self.httpd.shutdown()
         self.httpd.server_close()
+
+
+def passage(body: dict, n: int) -> str:
+    """The text of passage [n] in the user prompt the chain sent (see prompts/answer.yaml)."""
+    import re
+
+    user = body["messages"][-1]["content"]
+    m = re.search(rf"^\[{n}\] \([^)]*\) (.+)$", user, re.M)
+    return m.group(1).strip() if m else ""
+
+
+def quoting(*numbers: int, extra: str = ""):
+    """A fake model reply that restates passages [n] (grounded) and appends `extra`."""
+
+    def reply(body: dict) -> str:
+        return "".join(f"{passage(body, n)}[{n}]" for n in numbers) + extra
+
+    return reply

@@ -279,53 +279,28 @@ def test_datasets_load_with_sources_and_limits():
 def test_cli_eval_writes_metrics_cases_and_report(indexed, tmp_path, monkeypatch):
     monkeypatch.setenv("BOT_KNOWLEDGE_DIR", str(indexed.settings.knowledge_dir))
     monkeypatch.setenv("BOT_DATA_DIR", str(indexed.settings.data_dir))
+    monkeypatch.setattr("bot.app.make_embeddings", lambda settings: indexed.embeddings)  # load once
     floors = tmp_path / "floors.yaml"
     floors.write_text(
-        "floors:\n  answers.citation_validity: {min: 0.5}\n  safety.prompt_leaks.count: {max: 0}\n"
-        "  metric.not.present: {min: 1}\n",
+        "floors:\n  answers.citation_validity: {min: 0.5}\n  metric.not.present: {min: 1}\n"
+        "  latency.chat.p50: {max: 0}  # cannot be met: the run must exit 1\n",
         encoding="utf-8",
     )
     baseline = tmp_path / "old.json"
     baseline.write_text(json.dumps({"answers": {"citation_validity": 0.25}}), encoding="utf-8")
     out = tmp_path / "report"
-    runner = CliRunner()
-    args = [
-        "eval",
-        "--limit",
-        "2",
-        "--check",
-        "--out",
-        str(out),
-        "--thresholds",
-        str(floors),
-        "--baseline",
-        str(baseline),
-    ]
-    res = runner.invoke(main, args)
-    assert res.exit_code == 0, res.output
+    args = ["eval", "--limit", "1", "--check", "--out", str(out), "--thresholds", str(floors)]
+    res = CliRunner().invoke(main, [*args, "--baseline", str(baseline)])
+    assert res.exit_code == 1, res.output
+    assert "FAILED" in res.output and "latency.chat.p50" in res.output
     assert "not measured  metric.not.present" in res.output
+    assert re.search(r"ok\s+answers.citation_validity", res.output)
     metrics = json.loads((out / "metrics.json").read_text(encoding="utf-8"))
     cases = [json.loads(x) for x in (out / "cases.jsonl").read_text(encoding="utf-8").splitlines()]
-    assert metrics["meta"]["cases"] == len(cases) == 20 and metrics["meta"]["errors"] == 0
+    assert metrics["meta"]["cases"] == len(cases) == 10 and metrics["meta"]["errors"] == 0
     assert metrics["baseline"]["changes"]["answers.citation_validity"]["old"] == 0.25
+    assert [g["status"] for g in metrics["gate"]] == ["ok", "not measured", "FAIL"]
     assert all(c["answer"] is not None and "scores" in c for c in cases)
     html = (out / "report.html").read_text(encoding="utf-8")
     images = re.findall(r'src="data:image/png;base64,([A-Za-z0-9+/=]+)"', html)
-    assert len(images) >= 2 and all(base64.b64decode(i).startswith(b"\x89PNG") for i in images)
-    # the same run with a floor it cannot meet exits 1 and names the metric
-    floors.write_text("floors:\n  latency.chat.p50: {max: 0}\n", encoding="utf-8")
-    res = runner.invoke(
-        main,
-        [
-            "eval",
-            "offtopic",
-            "--limit",
-            "1",
-            "--check",
-            "--out",
-            str(out),
-            "--thresholds",
-            str(floors),
-        ],
-    )
-    assert res.exit_code == 1 and "latency.chat.p50" in res.output
+    assert len(images) == 3 and all(base64.b64decode(i).startswith(b"\x89PNG") for i in images)

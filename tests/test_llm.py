@@ -8,7 +8,7 @@ from bot.chain import AnswerChain
 from bot.config import Settings
 from bot.llm import LLMGenerator, make_chat_model
 from bot.verify import markers
-from tests.openai_stub import FakeOpenAIServer
+from tests.openai_stub import FakeOpenAIServer, quoting
 
 QUESTION = "贷款还没到账，对方让我先交解冻费，这正常吗？"
 
@@ -37,11 +37,13 @@ def chain_for(indexed, server, timeout=5.0, streaming=False) -> AnswerChain:
 
 
 def test_plain_answer_is_used_when_citations_are_valid(indexed, server):
-    server.replies.append("这是典型的贷款先交费诈骗[1]。正规贷款放款前不收解冻费[2]。")
+    server.replies.append(quoting(2, 1))
     answer = chain_for(indexed, server).answer(QUESTION)
-    assert answer.mode == "openai" and answer.notice is None
-    assert answer.text.startswith("这是典型的贷款先交费诈骗[1]")
-    assert {c.n for c in answer.citations} == {1, 2}
+    assert answer.mode == "openai" and answer.notice is None, answer.extra["rejected"]
+    # the model's [2] is renumbered [1]: citations follow the order of first use
+    assert [c.chunk_id for c in answer.citations] == [
+        answer.extra["passages"][i].chunk.chunk_id for i in (1, 0)
+    ]
     sent = server.requests[0]
     assert sent["model"] == "fake-model"
     system = sent["messages"][0]["content"]
@@ -53,7 +55,7 @@ def test_plain_answer_is_used_when_citations_are_valid(indexed, server):
 
 
 def test_streaming_endpoint_is_supported(indexed, server):
-    server.replies.append("这是诈骗[1]，不要付钱[2]。")
+    server.replies.append(quoting(1, 2))
     chain = chain_for(indexed, server, streaming=True)
     pieces = list(chain.stream(QUESTION))
     final = pieces[-1]
@@ -63,7 +65,7 @@ def test_streaming_endpoint_is_supported(indexed, server):
 
 
 def test_citations_to_unretrieved_passages_are_stripped(indexed, server):
-    server.replies.append("不要交任何费用[1]。这是我编的[99]。")
+    server.replies.append(quoting(1, extra="这句引用了不存在的资料[99]。"))
     answer = chain_for(indexed, server).answer(QUESTION)
     assert answer.mode == "openai"
     assert "[99]" not in answer.text and set(markers(answer.text)) == {1}
@@ -75,6 +77,15 @@ def test_answer_without_valid_citation_falls_back(indexed, server):
     answer = chain_for(indexed, server).answer(QUESTION)
     assert answer.mode == "extractive" and answer.notice
     assert answer.citations and "正规的" not in answer.text
+
+
+def test_invented_hotline_or_promise_is_rejected(indexed, server):
+    server.replies.append(quoting(1, extra="请拨打4001234567联系专员，保证追回全部损失[1]。"))
+    answer = chain_for(indexed, server).answer(QUESTION)
+    assert answer.mode == "extractive" and answer.notice
+    assert "4001234567" not in answer.text and "保证追回" not in answer.text
+    assert any("unsupported fact" in p for p in answer.extra["rejected"])
+    assert any("promise" in p for p in answer.extra["rejected"])
 
 
 def test_hung_server_times_out_and_falls_back(indexed, server):

