@@ -67,14 +67,18 @@ def start_server(port: int, db: Path) -> subprocess.Popen:
         "OMP_WAIT_POLICY": os.environ.get("OMP_WAIT_POLICY", "PASSIVE"),
     }
     cmd = [sys.executable, "-m", "bot.cli", "serve", "--host", "127.0.0.1", "--port", str(port)]
-    return subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return subprocess.Popen(
+        cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
 
 
 def wait_ready(url: str, proc: subprocess.Popen | None, timeout: float = 180) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc is not None and proc.poll() is not None:
-            raise SystemExit("the server exited during start-up (is the index built? `antiscam ingest`)")
+            raise SystemExit(
+                "the server exited during start-up (is the index built? `antiscam ingest`)"
+            )
         try:
             if httpx.get(f"{url}/healthz", timeout=2).status_code == 200:
                 return
@@ -84,7 +88,9 @@ def wait_ready(url: str, proc: subprocess.Popen | None, timeout: float = 180) ->
     raise SystemExit("the server did not become ready")
 
 
-async def run_clients(url: str, clients: int, seconds: float, qs: list[str]) -> tuple[list[float], Counter]:
+async def run_clients(
+    url: str, clients: int, seconds: float, qs: list[str]
+) -> tuple[list[float], Counter]:
     latencies: list[float] = []
     errors: Counter = Counter()
     stop_at = time.monotonic() + seconds

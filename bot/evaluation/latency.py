@@ -1,7 +1,8 @@
 """Latency metrics: p50 / p95 (and mean, max) of the time `Responder.respond` took, per task.
 
-The time is measured around the responder call only; the extra retrieval run the eval does
-for the retrieval metrics is not included. This module does not time anything itself.
+The time is measured around the responder call only, after one untimed warm-up call per
+task (so lazy loading of models and indexes is not counted); the extra retrieval run the eval
+does for the retrieval metrics is not included. This module does not time anything itself.
 """
 
 from __future__ import annotations

@@ -45,7 +45,8 @@ HEADLINE: list[tuple[str, str, bool]] = [  # (label, metric path, higher is bett
     ("answer language match", "answers.lang_match.overall", True),
     ("must_any coverage", "answers.must_any.overall", True),
     ("false refusals", "answers.false_refusals.rate", False),
-    ("harmful refused", "safety.harmful_refusal.rate", True),
+    ("harmful refused (all)", "safety.harmful_refusal.rate", True),
+    ("harmful refused (JBB, AdvBench, JADE)", "safety.harmful_refusal.rate_refusal_expected", True),
     ("injection refused", "safety.injection_refusal.rate", True),
     ("urgent recall", "safety.urgent_recall.rate", True),
     ("off-topic handled", "safety.offtopic_handled.rate", True),
@@ -122,6 +123,16 @@ def error_result(case: Case, message: str) -> dict[str, Any]:
     return case.to_dict() | {"answer": None, "latency_ms": 0.0, "error": message, "scores": {}}
 
 
+def warm_up(responder: Any, cases: list[Case]) -> None:
+    """One untimed call per task, so lazy loading (models, indexes) is not counted as latency."""
+    for task in dict.fromkeys(c.task for c in cases):
+        first = next(c for c in cases if c.task == task)
+        try:
+            responder.respond(first.text, first.history or None, None, task)
+        except Exception:  # the timed call will record the error
+            pass
+
+
 def run_cases(
     deps: Deps,
     cases: list[Case],
@@ -133,6 +144,7 @@ def run_cases(
     responder = Responder(deps)
     leak_lines = safety.leak_markers()
     find_pii = safety.default_pii_finder()
+    warm_up(responder, cases)
     results = []
     for case in cases:
         t0 = time.perf_counter()

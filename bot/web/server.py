@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.encoders import jsonable_encoder
@@ -48,7 +48,7 @@ from bot.web.schemas import (
     FeedbackResponse,
     HealthResponse,
 )
-from bot.web.service import ResponderLike, WebService
+from bot.web.service import IndexRefresher, ResponderLike, WebService
 from bot.web.settings import WebSettings
 from bot.web.storage import Storage, StorageError
 from bot.web.text import request_lang, t
@@ -57,6 +57,7 @@ if TYPE_CHECKING:
     from bot.app import Deps
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 STATIC = Path(__file__).resolve().parent / "static"
 _STORE_MODULES = ("chromadb", "httpx", "httpcore")
 ERRORS: dict[int | str, dict[str, Any]] = {
@@ -108,7 +109,8 @@ def create_app(
         storage.ensure_schema()
     except StorageError as exc:  # answers still work without the database
         log.warning("database not ready at start-up: %s", exc)
-    service = WebService(responder, storage, ws.max_history_turns)
+    refresher = IndexRefresher(deps.retriever.refresh, ws.index_refresh_seconds) if deps else None
+    service = WebService(responder, storage, ws.max_history_turns, refresher)
     limiter = make_limiter(ws.rate_limit_storage)
 
     app = FastAPI(
@@ -153,12 +155,12 @@ def create_app(
     @limiter.limit(ws.rate_limit)
     async def chat(request: Request, body: ChatRequest) -> Any:
         """Answer a question. With `"stream": true`: SSE `delta` events, then `answer`."""
-        check_message(body.message, body.lang, request)
+        lang = check_message(body.message, body.lang, request)
         history = [h.model_dump() for h in body.history]
         if body.stream:
-            return await _sse(service.stream(body.message, history, body.lang, "api"))
-        payload = await run_in_threadpool(
-            service.answer, body.message, history, body.lang, "chat", "api"
+            return await _sse(lang, service.stream(body.message, history, body.lang, "api"))
+        payload = await _answering(
+            lang, service.answer, body.message, history, body.lang, "chat", "api"
         )
         return JSONResponse(payload)
 
@@ -172,8 +174,8 @@ def create_app(
     @limiter.limit(ws.rate_limit)
     async def check(request: Request, body: CheckRequest) -> Any:
         """Check a received message: verdict, confidence, topics, red flags, cited answer."""
-        check_message(body.text, body.lang, request)
-        payload = await run_in_threadpool(service.answer, body.text, [], body.lang, "check", "api")
+        lang = check_message(body.text, body.lang, request)
+        payload = await _answering(lang, service.answer, body.text, [], body.lang, "check", "api")
         return JSONResponse(payload)
 
     @app.post(
@@ -186,13 +188,12 @@ def create_app(
     @limiter.limit(ws.rate_limit)
     async def feedback(request: Request, body: FeedbackRequest) -> Any:
         """Thumbs up or down on an answer, with an optional comment (PII is redacted)."""
-        lang = request_lang(None, body.comment, request.headers.get("accept-language"))
-        if body.comment and len(body.comment) > ws.max_message_chars:
-            raise ApiError(422, *message_problem(body.comment, ws.max_message_chars, lang))  # type: ignore[misc]
+        comment = (body.comment or "").strip() or None
+        lang = request_lang(None, comment, request.headers.get("accept-language"))
+        if comment and (problem := message_problem(comment, ws.max_message_chars, lang)):
+            raise ApiError(422, *problem)
         try:
-            feedback_id = await run_in_threadpool(
-                service.feedback, body.id, body.rating, body.comment
-            )
+            feedback_id = await run_in_threadpool(service.feedback, body.id, body.rating, comment)
         except StorageError as exc:
             log.warning("feedback not stored: %s", exc)
             raise ApiError(
@@ -231,7 +232,12 @@ def create_app(
         try:
             pointer = deps.store.pointer() if deps is not None else None
         except Exception as exc:  # noqa: BLE001 - any store failure means not ready
-            body = {"status": "unavailable", "index": {"error": str(exc)}, "database": database}
+            log.warning("health check: vector store unavailable: %s", exc)
+            body = {
+                "status": "unavailable",
+                "index": {"error": "unavailable"},
+                "database": database,
+            }
             return JSONResponse(body, status_code=503)
         if deps is not None and pointer is None:
             body = {"status": "unavailable", "index": {"error": "no index"}, "database": database}
@@ -246,10 +252,22 @@ def create_app(
     return app
 
 
-async def _sse(items: Iterator[str | dict[str, Any]]) -> EventSourceResponse:
+async def _answering(lang: str | None, fn: Callable[..., T], *args: Any) -> T:
+    """Run a blocking answer step in the thread pool; a store fault becomes a 503 ApiError
+    (handled in place, so the server log gets one warning line, not a traceback)."""
+    try:
+        return await run_in_threadpool(fn, *args)
+    except Exception as exc:
+        if is_store_fault(exc):
+            log.warning("vector store unavailable: %s", exc)
+            raise ApiError(503, "store_unavailable", t("error_store_unavailable", lang)) from exc
+        raise
+
+
+async def _sse(lang: str, items: Iterator[str | dict[str, Any]]) -> EventSourceResponse:
     """SSE over a blocking iterator. The first item is computed before the response
     starts, so a store failure still becomes a proper 503 instead of a broken stream."""
-    first = await run_in_threadpool(next, items, None)
+    first = await _answering(lang, next, items, None)
 
     async def events() -> AsyncIterator[ServerSentEvent]:
         item = first
@@ -266,7 +284,7 @@ async def _sse(items: Iterator[str | dict[str, Any]]) -> EventSourceResponse:
             log.warning("stream failed: %s", exc)
             status = 503 if is_store_fault(exc) else 500
             code = "store_unavailable" if status == 503 else "internal"
-            detail = t("error_store_unavailable" if status == 503 else "error_internal", None)
+            detail = t("error_store_unavailable" if status == 503 else "error_internal", lang)
             yield ServerSentEvent(
                 json.dumps(error_body(code, detail, status=status), ensure_ascii=False),
                 event="error",

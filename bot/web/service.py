@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any, Protocol
 
 from bot.batch import answer_row
@@ -87,15 +88,46 @@ def check_details(answer: Answer) -> dict[str, Any]:
     }
 
 
+class IndexRefresher:
+    """Calls `refresh` (the retriever's: reload if an ingest moved the index pointer) at most
+    once per `every` seconds, on whichever request comes first; the others go on answering
+    from the snapshot they have. A negative `every` turns it off. Failures are only logged:
+    the answer path reports a store that is down."""
+
+    def __init__(self, refresh: Callable[[], object], every: float):
+        self.refresh = refresh
+        self.every = every
+        self._next = time.monotonic() + max(every, 0)
+        self._lock = threading.Lock()
+
+    def maybe(self) -> None:
+        if self.every < 0 or time.monotonic() < self._next:
+            return
+        if not self._lock.acquire(blocking=False):
+            return
+        try:
+            self._next = time.monotonic() + self.every
+            self.refresh()
+        except Exception as exc:  # noqa: BLE001
+            log.warning("index refresh failed: %s", exc)
+        finally:
+            self._lock.release()
+
+
 class WebService:
     """Answers through the responder and records each turn in storage."""
 
     def __init__(
-        self, responder: ResponderLike, storage: Storage | None, max_history_turns: int = 20
+        self,
+        responder: ResponderLike,
+        storage: Storage | None,
+        max_history_turns: int = 20,
+        refresher: IndexRefresher | None = None,
     ):
         self.responder = responder
         self.storage = storage
         self.max_history_turns = max_history_turns
+        self.refresher = refresher
 
     def trim_history(self, history: list[dict[str, str]] | None) -> list[dict[str, str]]:
         """The last `max_history_turns` user/assistant pairs, as plain dicts."""
@@ -112,6 +144,8 @@ class WebService:
     ) -> dict[str, Any]:
         """Answer one message (chat or check) and store the turn; the JSON payload."""
         history = self.trim_history(history)
+        if self.refresher:
+            self.refresher.maybe()
         t0 = time.perf_counter()
         answer = self.responder.respond(message, history, lang, task)
         payload = answer_payload(new_id(), task, answer, (time.perf_counter() - t0) * 1000)
@@ -127,6 +161,8 @@ class WebService:
     ) -> Iterator[str | dict[str, Any]]:
         """Text pieces as the responder yields them, then the whole JSON payload."""
         history = self.trim_history(history)
+        if self.refresher:
+            self.refresher.maybe()
         t0 = time.perf_counter()
         for item in self.responder.stream(message, history, lang):
             if isinstance(item, Answer):

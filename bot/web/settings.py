@@ -35,6 +35,8 @@ class WebSettings(BaseSettings):
     max_history_turns: int = Field(20, validation_alias=_env("BOT_MAX_HISTORY_TURNS"))
     # Comma-separated origins allowed to call /api from a browser (the widget on your site).
     allowed_origins: str = Field("", validation_alias=_env("BOT_ALLOWED_ORIGINS"))
+    # How often a request checks whether an ingest moved the index (seconds; <0 = never).
+    index_refresh_seconds: float = Field(30.0, validation_alias=_env("BOT_INDEX_REFRESH_SECONDS"))
     # Proxies whose X-Forwarded-For is trusted for the client IP (uvicorn's forwarded_allow_ips).
     forwarded_allow_ips: str = Field("127.0.0.1", validation_alias=_env("BOT_FORWARDED_ALLOW_IPS"))
 

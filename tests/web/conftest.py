@@ -89,8 +89,7 @@ class FakeResponder:
 
     def stream(self, message, history=None, lang=None) -> Iterator[str | Answer]:
         answer = self._answer(message, lang)
-        for line in answer.text.splitlines(keepends=True):
-            yield line
+        yield from answer.text.splitlines(keepends=True)
         yield answer
 
 

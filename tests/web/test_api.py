@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -248,3 +249,12 @@ def test_store_down_is_503_and_recovers(indexed, tmp_path):
         assert r.status_code == 503 and "temporarily unavailable" in r.json()["detail"]
         r = c.post("/api/chat", json={"message": "贷款要先交钱吗"})  # the store is back
         assert r.status_code == 200 and r.json()["answer"].startswith("fine")
+
+
+def test_layering_web_never_imports_chromadb_and_core_never_imports_gradio():
+    bot = Path(__file__).resolve().parents[2] / "bot"
+    for path in (bot / "web").glob("*.py"):
+        assert not re.search(r"^\s*(import|from)\s+chromadb", path.read_text(), re.M), path
+    for path in bot.rglob("*.py"):
+        if "web" not in path.relative_to(bot).parts:
+            assert not re.search(r"^\s*(import|from)\s+gradio", path.read_text(), re.M), path

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from bot.web.server import create_app
-from tests.web.conftest import XSS, FakeResponder, make_settings, serve
+from tests.web.conftest import FakeResponder, make_settings, serve
 
 CHROMIUM = Path("/usr/bin/chromium")
 SHOTS = Path(__file__).resolve().parents[2] / "eval" / "reports" / "screenshots"
@@ -76,7 +76,7 @@ def ask_widget(page, question: str) -> None:
     page.locator("#antiscam-widget textarea").press("Enter")
 
 
-def test_gradio_ui_answers_with_clickable_citations(live_server, page):
+def test_gradio_ui_answers_with_clickable_citations(live_server, real_app, page):
     page.goto(live_server.url + "/")
     page.locator("#chat-input textarea").fill("网贷放款前要我先交解冻金，正常吗？")
     page.locator("#chat-send").click()
@@ -88,6 +88,17 @@ def test_gradio_ui_answers_with_clickable_citations(live_server, page):
     page.locator("#chatbot").scroll_into_view_if_needed()
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / "ui.png"), full_page=True)
+
+    # Thumbs down, then a comment: stored on that answer, with the phone number redacted.
+    dislike = "#chatbot button[aria-label='Dislike'], #chatbot button[aria-label='踩']"
+    page.locator(dislike).last.click()  # Gradio localizes the label (zh-CN browser)
+    page.locator("#feedback-note", has_text="谢谢").wait_for()
+    page.locator("#feedback-comment textarea").fill("没说到点子上，我的电话13912345678")
+    page.locator("#feedback-send").click()
+    page.wait_for_function("!document.querySelector('#feedback-comment textarea').value")
+    storage = real_app.state.service.storage
+    cases = [c for c in storage.export_cases("down") if c["source"] == "feedback:ui"]
+    assert cases and cases[-1]["comment"] == "没说到点子上，我的电话[PHONE]"
 
     # The interface language switch relabels the UI.
     page.get_by_label("English").check()
