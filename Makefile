@@ -43,6 +43,12 @@ test: setup browser
 	$(BIN)/ruff check bot tests eval
 	$(BIN)/antiscam lint
 	$(BIN)/pytest -q
+	# the offline eval gate: exits non-zero below any floor in eval/thresholds.yaml
+	$(MAKE) --no-print-directory index
+	$(BIN)/antiscam eval --check --out eval/reports/latest
+
+eval: index
+	$(BIN)/antiscam eval --out eval/reports/latest
 
 clean:
 	rm -rf .data $(VENV)

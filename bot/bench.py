@@ -1,9 +1,12 @@
-"""`antiscam bench`: speed of ingest and answers on the shipped knowledge, as JSON.
+"""`antiscam bench`: what the bot costs and how that grows, as JSON plus a PNG plot.
 
-Measures (2 cores, extractive generator): ingest time against the raw embedder time on the
-same chunks (ratio), re-ingest of an unchanged corpus, per-stage answer latency (query
-embedding, vector search, BM25, fusion, compose, verify) and end-to-end `ask` p50/p95 over
-the eval questions. Numbers, not asserts: tests never time anything.
+Core (this module, on the shipped knowledge, 2 cores, extractive generator): ingest time
+against the raw embedder time on the same chunks (ratio), re-ingest of an unchanged corpus,
+per-stage answer latency (query embedding, vector search, BM25, fusion, compose, verify) and
+end-to-end `ask` p50/p95 over the eval questions. Then, reusing the core's vectors:
+`bench_compare` (our retriever vs LangChain baselines; bm25s vs rank-bm25) and
+`bench_scale` (1k/10k/100k chunks, embedded Chroma vs a `chroma run` server: latency, RSS,
+plot). Progress goes to stderr. Numbers, not asserts: tests never time anything.
 """
 
 from __future__ import annotations
@@ -11,12 +14,21 @@ from __future__ import annotations
 import json
 import shutil
 import statistics
+import sys
 import tempfile
 import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
 
 from bot.config import ROOT, Settings
+
+if TYPE_CHECKING:
+    from bot.app import Deps
+
+QUESTIONS = ROOT / "eval/datasets/questions.jsonl"
 
 
 def _pct(values: list[float], q: float) -> float:
@@ -41,22 +53,28 @@ def load_questions(path: Path, limit: int) -> list[dict[str, Any]]:
     return rows[:limit]
 
 
-def bench_core(settings: Settings, questions: list[dict[str, Any]]) -> dict[str, Any]:
-    from bot.app import build_app
-    from bot.compose import ExtractiveComposer  # noqa: F401  (same composer the chain uses)
+def bench_core(deps: Deps, questions: list[dict[str, Any]]) -> tuple[dict[str, Any], np.ndarray]:
+    """Ingest vs raw embedder, re-ingest, per-stage and end-to-end answer latency.
+
+    Also returns the raw passage vectors of the shipped chunks (in `build_chunks` order), so
+    the growth runs reuse real vectors instead of embedding the corpus again.
+    """
     from bot.ingest import build_chunks, ingest
-    from bot.retrieve import RRF_K
+    from bot.retrieve import RRF_K, _boost_by_article
     from bot.verify import verify_citations
 
-    deps = build_app(settings)
+    settings = deps.settings
     chunks = build_chunks(settings.knowledge_dir)
     texts = [c.embed_text for c in chunks]
     deps.embeddings.embed_documents_np(texts[:2])  # load the model before timing
 
     t0 = time.perf_counter()
-    for i in range(0, len(texts), settings.embed_batch):
+    parts = [
         deps.embeddings.embed_documents_np(texts[i : i + settings.embed_batch])
+        for i in range(0, len(texts), settings.embed_batch)
+    ]
     raw = time.perf_counter() - t0
+    vectors = np.concatenate(parts) if parts else np.zeros((0, deps.embeddings.dim))
 
     t0 = time.perf_counter()
     report = ingest(
@@ -81,17 +99,23 @@ def bench_core(settings: Settings, questions: list[dict[str, Any]]) -> dict[str,
         vec = deps.embeddings.embed_query(q)
         stages["query_embedding"].append((time.perf_counter() - t) * 1000)
         t = time.perf_counter()
-        snap.vectorstore.similarity_search_by_vector_with_relevance_scores(
+        hits = snap.vectorstore.similarity_search_by_vector_with_relevance_scores(
             vec, k=settings.candidates
         )
         stages["vector_search"].append((time.perf_counter() - t) * 1000)
         t = time.perf_counter()
         lex = retriever.lexical_ranking(q, settings.candidates, snap)
         stages["bm25"].append((time.perf_counter() - t) * 1000)
-        t = time.perf_counter()
+        t = time.perf_counter()  # fusion as in Retriever.search: RRF, language, article boost
+        vec_rank = [snap.by_id.get(d.metadata.get("chunk_id", ""), -1) for d, _ in hits]
         fused: dict[int, float] = {}
-        for rank, (i, _s) in enumerate(lex):
-            fused[i] = fused.get(i, 0.0) + 1.0 / (RRF_K + rank + 1)
+        for ranking in ([i for i in vec_rank if i >= 0], [i for i, _s in lex]):
+            for rank, i in enumerate(ranking):
+                fused[i] = fused.get(i, 0.0) + 1.0 / (RRF_K + rank + 1)
+        for i in fused:
+            if lang and snap.chunks[i].lang != lang:
+                fused[i] *= settings.other_lang_weight
+        sorted(_boost_by_article(fused, snap.chunks).items(), key=lambda kv: (-kv[1], kv[0]))
         stages["fusion"].append((time.perf_counter() - t) * 1000)
         passages = chain._expand(retriever.search(q, lang=lang), lang or "zh")
         t = time.perf_counter()
@@ -104,33 +128,92 @@ def bench_core(settings: Settings, questions: list[dict[str, Any]]) -> dict[str,
         t = time.perf_counter()
         chain.answer(q, row.get("history"), lang)
         total.append((time.perf_counter() - t) * 1000)
-    return {
+    result = {
         "chunks": report.total,
         "embedder": deps.embeddings.id,
         "ingest_seconds": round(full, 2),
         "raw_embed_seconds": round(raw, 2),
         "ingest_over_raw_embedder": round(full / raw, 3) if raw else None,
+        "ingest_chunks_per_s": round(report.total / full, 1) if full else None,
+        "raw_embed_chunks_per_s": round(len(texts) / raw, 1) if raw else None,
         "reingest_unchanged_seconds": round(reingest, 3),
         "reingest_unchanged": again.unchanged,
         "ask_extractive": _summary(total),
         "stages": {k: _summary(v) for k, v in stages.items()},
     }
+    return result, vectors
 
 
-def run(out: Path | None = None, questions: int = 120) -> dict[str, Any]:
+def parse_sizes(text: str) -> list[int]:
+    """'1000,10k,100000' -> [1000, 10000, 100000]; an empty string skips the growth runs."""
+    sizes = []
+    for part in (p.strip().lower() for p in text.split(",")):
+        if not part:
+            continue
+        mult = 1000 if part.endswith("k") else 1
+        value = int(part.rstrip("k")) * mult
+        if value <= 0:
+            raise ValueError(f"sizes must be positive: {part!r}")
+        sizes.append(value)
+    return sorted(set(sizes))
+
+
+def _progress(start: float) -> Callable[[str], None]:
+    def say(msg: str) -> None:
+        print(f"bench [{time.perf_counter() - start:6.0f}s] {msg}", file=sys.stderr, flush=True)
+
+    return say
+
+
+def run(
+    out: Path | None = None, questions: int = 120, sizes: Sequence[int] | None = None
+) -> dict[str, Any]:
+    """The whole benchmark; writes `out` (JSON) and `out` with .png (the growth plot)."""
+    from bot.app import build_app
+    from bot.bench_compare import bm25_scaling, compare_retrievers
+    from bot.bench_scale import DEFAULT_SIZES, plot, run_growth
+    from bot.ingest import build_chunks
+
+    sizes = list(DEFAULT_SIZES if sizes is None else sizes)
+    say = _progress(time.perf_counter())
     tmp = Path(tempfile.mkdtemp(prefix="antiscam-bench-"))
+    rows = load_questions(QUESTIONS, 10_000)
+    result: dict[str, Any] = {}
     try:
         settings = Settings.from_env(
             data_dir=tmp / "data", chroma_host=None, generator="extractive"
         )
-        result = {
-            "core": bench_core(
-                settings, load_questions(ROOT / "eval/datasets/questions.jsonl", questions)
+        deps = build_app(settings)
+        say(f"core: ingest and {min(questions, len(rows))} answers on the shipped knowledge")
+        result["core"], vectors = bench_core(deps, rows[:questions])
+        chunks = build_chunks(settings.knowledge_dir)
+        texts_path, vectors_path = tmp / "texts.json", tmp / "vectors.npy"
+        texts_path.write_text(json.dumps([c.embed_text for c in chunks]), encoding="utf-8")
+        np.save(vectors_path, vectors)
+        result["retrievers"] = compare_retrievers(deps, rows, say)
+        big = [s for s in sizes if s >= 10_000] or sizes[-1:]
+        result["bm25_scaling"] = bm25_scaling(
+            big, chunks, deps.tokenizer, [r["question"] for r in rows], say
+        )
+        del deps
+        if sizes:
+            growth = run_growth(
+                sizes,
+                settings.knowledge_dir,
+                texts_path,
+                vectors_path,
+                QUESTIONS,
+                len(rows),
+                tmp,
+                say,
             )
-        }
+            result["growth"] = growth
+            if out:
+                growth["plot"] = str(plot(growth, out.with_suffix(".png")))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     if out:
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(json.dumps(result, ensure_ascii=False, indent=2), encoding="utf-8")
+        say(f"wrote {out}")
     return result

