@@ -20,8 +20,12 @@ setup: $(STAMP)
 index: setup
 	@$(BIN)/antiscam index-status >/dev/null 2>&1 || $(BIN)/antiscam ingest
 
+# The main job: the web server (Gradio chat at /, JSON API, widget). `antiscam chat` is the terminal UI.
 run: index
-	$(BIN)/antiscam chat
+	$(BIN)/antiscam serve
+
+bench: index
+	$(BIN)/antiscam bench
 
 lint: setup
 	$(BIN)/ruff check bot tests eval

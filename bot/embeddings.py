@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import threading
+from collections import OrderedDict
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -18,6 +19,9 @@ from langchain_core.embeddings import Embeddings
 
 if TYPE_CHECKING:
     from bot.config import Settings
+
+
+QUERY_CACHE = 256  # recent query vectors kept per embedder
 
 
 class LocalEmbeddings(Embeddings):
@@ -51,6 +55,7 @@ class E5Embeddings(LocalEmbeddings):
         self._num_threads = num_threads
         self._model = None
         self._lock = threading.Lock()
+        self._recent: OrderedDict[str, np.ndarray] = OrderedDict()
 
     def _m(self):
         if self._model is None:
@@ -78,13 +83,23 @@ class E5Embeddings(LocalEmbeddings):
             return np.asarray(m.passage(list(texts)), dtype=np.float32).reshape(len(texts), -1)
 
     def embed_query_np(self, text: str) -> np.ndarray:
+        # One request embeds the same text for triage and for retrieval: keep recent ones.
+        hit = self._recent.get(text)
+        if hit is not None:
+            return hit
         m = self._m()
         with self._lock:
-            return np.asarray(m.query(text), dtype=np.float32)
+            vec = np.asarray(m.query(text), dtype=np.float32)
+            self._recent[text] = vec
+            if len(self._recent) > QUERY_CACHE:
+                self._recent.popitem(last=False)
+        return vec
 
     def embed_queries_np(self, texts: list[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
+        if len(texts) <= 4:
+            return np.stack([self.embed_query_np(t) for t in texts])
         m = self._m()
         with self._lock:
             return np.asarray(m.query(list(texts)), dtype=np.float32).reshape(len(texts), -1)

@@ -155,7 +155,11 @@ def _card_spans(text: str) -> Iterator[tuple[int, int]]:
     """
     for run in _DIGIT_RUN.finditer(text):
         if run.group().startswith("+"):
-            continue
+            # An international phone number is left to _phone_spans; any other run after a
+            # '+' (e.g. "+6222 0212 3456 7890 123", 16+ digits) is still checked for cards.
+            phone = _INTL.match(text, run.start())
+            if phone and phone.end() >= run.end() and 8 <= len(_digits(phone.group())) <= 15:
+                continue
         groups = [
             (run.start() + g.start(), run.start() + g.end())
             for g in re.finditer(r"\d+", run.group())

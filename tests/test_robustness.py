@@ -249,7 +249,10 @@ ID = st.tuples(
 )
 # A boundary that delimits a number: anything that is not a digit of any script (a digit
 # right next to it makes one longer number, which pii.py documents it does not split).
-EDGE = st.characters(codec="utf-8").filter(lambda c: not c.isdigit())
+EDGE = st.one_of(
+    st.sampled_from(list("+-: \n\t\x00#*/()（）：，。、") + ["\u200b", "\u3000", "x", "号"]),
+    st.characters(codec="utf-8").filter(lambda c: not c.isdigit()),
+)
 
 
 def written(kind: str, number: str, style: str) -> str:
