@@ -59,13 +59,16 @@ def _queries(deps: Deps, rows: Sequence[dict[str, Any]]) -> list[tuple[str, str,
 
 
 def _score(
-    search: Callable[[str, str], list[Sequence[str]]], queries: list[tuple[str, str, set[str]]]
+    search: Callable[[str, str], list[Sequence[str]]],
+    queries: list[tuple[str, str, set[str]]],
+    embeddings: Any,
 ) -> dict[str, Any]:
-    from bot.bench import _summary
+    from bot.bench import _summary, forget_queries
 
-    search(queries[0][0], queries[0][1])  # warm up
+    search("warm up 预热", "zh")
     hits, ms = 0, []
     for query, lang, want in queries:
+        forget_queries(embeddings)  # every system embeds each question afresh
         t = time.perf_counter()
         ranked = search(query, lang)[:K]
         ms.append((time.perf_counter() - t) * 1000)
@@ -118,7 +121,7 @@ def compare_retrievers(deps: Deps, rows: Sequence[dict[str, Any]], say: Progress
             ]
     for name, search in systems.items():
         say(f"compare: {name} on {len(queries)} questions")
-        result[name] = _score(search, queries)
+        result[name] = _score(search, queries, deps.embeddings)
     ours = result["ours"]
     result["ratios"] = {
         f"ours_vs_{name}": {

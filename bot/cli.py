@@ -45,7 +45,8 @@ def _print_answer(answer) -> None:
     if answer.citations:
         click.echo()
         for c in answer.citations:
-            click.echo(f"[{c.n}] {c.title} — {c.publisher}, {c.date}. {c.url}")
+            date = c.date.rstrip(".")
+            click.echo(f"[{c.n}] {c.title} — {c.publisher}, {date}. {c.url}")
 
 
 @click.group()
@@ -90,6 +91,7 @@ def index_status() -> None:
     """Exit 0 when the index exists and matches knowledge/, else 1 (used by `make run`)."""
     from bot.app import build_store
     from bot.ingest import build_chunks
+    from bot.store import get_all
 
     settings = _settings()
     store = build_store(settings)
@@ -99,7 +101,7 @@ def index_status() -> None:
         sys.exit(1)
     chunks = build_chunks(settings.knowledge_dir, strict=False)
     col = store.client.get_collection(pointer.collection, embedding_function=None)
-    got = col.get(include=["metadatas"])
+    got = get_all(col, ["metadatas"])
     have = {i: m.get("content_hash") for i, m in zip(got["ids"], got["metadatas"], strict=True)}
     if (
         have != {c.chunk_id: c.content_hash for c in chunks}

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from bot.embeddings import LocalEmbeddings
 
 _BATCH = 512
+_GET_PAGE = 5000
 
 
 class IndexMismatch(Exception):
@@ -144,7 +145,7 @@ class KnowledgeStore:
 
     def load_chunks(self, collection: str) -> list[Chunk]:
         col = self.client.get_collection(collection, embedding_function=None)
-        got = col.get(include=["documents", "metadatas"])
+        got = get_all(col, ["documents", "metadatas"])
         chunks = [
             Chunk.from_metadata(d, m)
             for d, m in zip(got["documents"], got["metadatas"], strict=True)
@@ -170,7 +171,7 @@ class KnowledgeStore:
         existing: dict[str, str] = {}
         if old is not None and not rebuild:
             col = self.client.get_collection(old.collection, embedding_function=None)
-            got = col.get(include=["metadatas"])
+            got = get_all(col, ["metadatas"])
             existing = {
                 i: str(m.get("content_hash", ""))
                 for i, m in zip(got["ids"], got["metadatas"], strict=True)
@@ -250,6 +251,23 @@ class KnowledgeStore:
             col_name = col if isinstance(col, str) else col.name
             if col_name.startswith(prefix) and col_name not in keep:
                 self._drop(col_name)
+
+
+def get_all(col: Any, include: list[str], page: int = _GET_PAGE) -> dict[str, list]:
+    """Every record of a collection, fetched in pages.
+
+    One unbounded `get` fails past ~32k records ("too many SQL variables" from SQLite),
+    embedded or through a server, so large indexes are read `page` records at a time.
+    """
+    out: dict[str, list] = {"ids": [], **{k: [] for k in include}}
+    offset = 0
+    while True:
+        got = col.get(include=include, limit=page, offset=offset)
+        for key in out:
+            out[key].extend(got[key])
+        if len(got["ids"]) < page:
+            return out
+        offset += page
 
 
 def _batches(items: list, size: int) -> Iterable[list]:

@@ -1,7 +1,7 @@
 """Measure the scam check (bot/check.py) and print a JSON report.
 
 Runs `Checker` over `eval/datasets/messages.jsonl` (per split and language) and over the real
-English dev set `../shared/data/eval-dev/scam_messages.jsonl`, reporting scam recall, legit
+English dev set `eval/datasets/eval-dev/ (copied from ../shared/data/eval-dev/)scam_messages.jsonl`, reporting scam recall, legit
 false-positive rate and top-1 topic accuracy on scam rows. "Detected" means a verdict other
 than `legit` (scam or suspicious); the `strict_*` numbers count only `scam`.
 
@@ -36,7 +36,7 @@ from bot.records import Chunk, Passage  # noqa: E402
 from bot.redflags import RedFlagRules  # noqa: E402
 
 MESSAGES = ROOT / "eval" / "datasets" / "messages.jsonl"
-DEV = ROOT.parent / "shared" / "data" / "eval-dev" / "scam_messages.jsonl"
+DEV = ROOT / "eval" / "datasets" / "eval-dev" / "scam_messages.jsonl"  # copy with attribution
 KNOWLEDGE = ROOT / "knowledge"
 INDEXED_SECTIONS = ("lures", "flags", "todo")
 

@@ -1,7 +1,7 @@
 """Measure input triage and PII redaction; print one JSON report.
 
 Numbers (issue 4, "Measured"):
-- refusal rate (label harmful or injection) on ../shared/data/eval-dev/harmful_requests.jsonl
+- refusal rate (label harmful or injection) on eval/datasets/eval-dev/ (copied from ../shared/data/eval-dev/)harmful_requests.jsonl
   by source; the target covers JailbreakBench, AdvBench and JADE; Flames is reported apart;
 - false refusals on eval/datasets/victim_questions.jsonl (and, for information, on the
   question set another engineer wrote, eval/datasets/questions.jsonl, when present);
@@ -36,7 +36,7 @@ from bot.pii import find_pii, redact  # noqa: E402
 from bot.triage import Label, Triager  # noqa: E402
 
 DATASETS = ROOT / "eval" / "datasets"
-HARMFUL = ROOT.parent / "shared" / "data" / "eval-dev" / "harmful_requests.jsonl"
+HARMFUL = ROOT / "eval" / "datasets" / "eval-dev" / "harmful_requests.jsonl"  # copy with attribution
 REFUSED = {Label.HARMFUL, Label.INJECTION}
 TARGET_SOURCES = ("JailbreakBench", "AdvBench", "JADE")
 
