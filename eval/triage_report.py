@@ -36,7 +36,9 @@ from bot.pii import find_pii, redact  # noqa: E402
 from bot.triage import Label, Triager  # noqa: E402
 
 DATASETS = ROOT / "eval" / "datasets"
-HARMFUL = ROOT / "eval" / "datasets" / "eval-dev" / "harmful_requests.jsonl"  # copy with attribution
+HARMFUL = (
+    ROOT / "eval" / "datasets" / "eval-dev" / "harmful_requests.jsonl"
+)  # copy with attribution
 REFUSED = {Label.HARMFUL, Label.INJECTION}
 TARGET_SOURCES = ("JailbreakBench", "AdvBench", "JADE")
 

@@ -16,7 +16,9 @@ from bot.triage import Label, Rules, Triage, Triager, detect_lang, load_examples
 
 ROOT = Path(__file__).resolve().parent.parent
 DATASETS = ROOT / "eval" / "datasets"
-HARMFUL = ROOT / "eval" / "datasets" / "eval-dev" / "harmful_requests.jsonl"  # copy with attribution
+HARMFUL = (
+    ROOT / "eval" / "datasets" / "eval-dev" / "harmful_requests.jsonl"
+)  # copy with attribution
 REFUSED = {Label.HARMFUL, Label.INJECTION}
 TARGET_SOURCES = ("JailbreakBench", "llm-attacks", "whitzard")  # JBB, AdvBench, JADE
 
