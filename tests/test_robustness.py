@@ -105,10 +105,15 @@ def kdir(tmp_path_factory) -> Path:
     return copy_knowledge(tmp_path_factory.mktemp("robust") / "knowledge", pick=[])
 
 
-def _load(kdir: Path, data: bytes) -> list[Article]:
+def _write(kdir: Path, data: bytes) -> Path:
     path = kdir / ARTICLE
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(data)
+    return kdir
+
+
+def _load(kdir: Path, data: bytes) -> list[Article]:
+    _write(kdir, data)
     try:
         return load_knowledge(kdir)
     except KnowledgeError as exc:
@@ -117,6 +122,22 @@ def _load(kdir: Path, data: bytes) -> list[Article]:
             assert str(p.path).endswith(str(ARTICLE)) and p.line >= 1 and p.field
             assert str(ARTICLE) in str(exc) or len(exc.problems) > 50
         return []
+
+
+@pytest.mark.parametrize(
+    ("data", "field"),
+    [  # each of these raised something other than KnowledgeError before
+        (b"---\nupdated: 2026-13-45\n---\n", "front matter"),
+        (b"---\ntopics: " + b"[" * 2000 + b"]" * 2000 + b"\n---\n", "front matter"),
+        ("---\ntitle: 标题\n---\n".encode("gbk"), "encoding"),
+        (b"---\ntopics: [[a], {b: 1}]\n---\n", "topics"),
+    ],
+    ids=["invalid-date", "deep-nesting", "gbk-bytes", "unhashable-topic"],
+)
+def test_loader_reports_former_crashers(kdir: Path, data: bytes, field: str) -> None:
+    with pytest.raises(KnowledgeError) as info:
+        load_knowledge(_write(kdir, data))
+    assert any(p.field == field and p.line >= 1 for p in info.value.problems)
 
 
 @FAST

