@@ -197,7 +197,7 @@ def plot(growth: dict[str, Any], path: Path) -> Path:
     import matplotlib.pyplot as plt
 
     ok = [r for r in growth["runs"] if "error" not in r]
-    fig, (lat, mem) = plt.subplots(1, 2, figsize=(13, 5))
+    fig, (lat, mem) = plt.subplots(1, 2, figsize=(13, 6.2))
     for mode, color in (("embedded", "tab:blue"), ("server", "tab:orange")):
         rs = sorted((r for r in ok if r["mode"] == mode), key=lambda r: r["size"])
         if not rs:
@@ -222,7 +222,7 @@ def plot(growth: dict[str, Any], path: Path) -> Path:
         ax.set_ylabel(ylabel)
         ax.set_ylim(bottom=0)
         ax.grid(True, which="both", alpha=0.3)
-        ax.legend(fontsize=8)
+        ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=2)
     lat.set_title("retrieval = query embedding + index side (BM25, vectors, fusion)")
     mem.set_title("memory")
     fig.tight_layout()
