@@ -42,6 +42,9 @@ format: setup
 browser:
 	@test -x /usr/bin/chromium || (apt-get update -q && DEBIAN_FRONTEND=noninteractive \
 	  apt-get install -y -q chromium chromium-driver fonts-noto-cjk fonts-noto-color-emoji)
+	@# PostgreSQL server binaries for the multi-replica storage test (the test starts its own server)
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || (apt-get update -q && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -q postgresql)
 
 test: setup browser
 	$(BIN)/ruff check bot tests eval
