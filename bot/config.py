@@ -27,7 +27,6 @@ class Settings(BaseSettings):
 
     knowledge_dir: Path = Field(ROOT / "knowledge", validation_alias=_env("BOT_KNOWLEDGE_DIR"))
     data_dir: Path = Field(ROOT / ".data", validation_alias=_env("BOT_DATA_DIR"))
-    prompts_dir: Path = Field(ROOT / "prompts", validation_alias=_env("BOT_PROMPTS_DIR"))
 
     embedder: Literal["e5", "sentence-transformers"] = Field(
         "e5", validation_alias=_env("BOT_EMBEDDER")
