@@ -406,6 +406,9 @@ def serve(host: str | None, port: int | None) -> None:
     # The bundled e5 engine's OpenMP threads spin while waiting; on small or shared CPUs that
     # makes each query ~30x slower. Passive waiting must be set before the engine loads.
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    # Concurrent requests: one single-threaded e5 copy per core beats one copy using every core.
+    os.environ.setdefault("BOT_EMBED_THREADS", "1")
+    os.environ.setdefault("BOT_EMBED_COPIES", str(min(os.cpu_count() or 1, 4)))
     import uvicorn
 
     from bot.app import build_app

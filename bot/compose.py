@@ -81,7 +81,7 @@ class ExtractiveComposer:
         )
 
     def _overlap(self, q_tokens: Counter, sentence: str) -> float:
-        s_tokens = set(self.tokenizer.tokens(sentence))
+        s_tokens = self.tokenizer.token_set(sentence)
         if not s_tokens or not q_tokens:
             return 0.0
         hits = sum(1 for t in q_tokens if t in s_tokens)

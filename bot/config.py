@@ -10,7 +10,7 @@ import os
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -33,6 +33,10 @@ class Settings(BaseSettings):
     )
     st_model: str = Field("", validation_alias=_env("BOT_ST_MODEL"))
     embed_batch: int = Field(32, validation_alias=_env("BOT_EMBED_BATCH"))
+    # e5 only: engine threads per call (None: the engine's default, all cores) and model
+    # copies for concurrent calls; `antiscam serve` defaults to 1 thread x one copy per core.
+    embed_threads: int | None = Field(None, gt=0, validation_alias=_env("BOT_EMBED_THREADS"))
+    embed_copies: int = Field(1, gt=0, validation_alias=_env("BOT_EMBED_COPIES"))
 
     chroma_host: str | None = Field(None, validation_alias=_env("CHROMA_HOST", "BOT_CHROMA_HOST"))
     chroma_port: int = Field(8000, validation_alias=_env("CHROMA_PORT", "BOT_CHROMA_PORT"))
@@ -54,6 +58,13 @@ class Settings(BaseSettings):
     llm_timeout: float = Field(20.0, validation_alias=_env("BOT_LLM_TIMEOUT"))
     llm_max_retries: int = Field(1, validation_alias=_env("BOT_LLM_MAX_RETRIES"))
     llm_temperature: float = Field(0.1, validation_alias=_env("BOT_LLM_TEMPERATURE"))
+    # a cap on answer length: without it a small local model can ramble until the timeout
+    llm_max_tokens: int = Field(800, gt=0, validation_alias=_env("BOT_LLM_MAX_TOKENS"))
+
+    @field_validator("embed_threads", mode="before")
+    @classmethod
+    def _empty_is_default(cls, value: object) -> object:
+        return None if value == "" else value
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -196,16 +197,18 @@ def broken_promises(answer: str) -> list[str]:
     return [answer[s:e] for s, e in sorted(spans)]
 
 
-def _tokens(text: str) -> set[str]:
+@lru_cache(maxsize=16384)
+def _tokens(text: str) -> frozenset[str]:
+    """Content words of `text` (cached: the same passages come back answer after answer)."""
     if re.search(r"[\u4e00-\u9fff]", text):
         import jieba
 
         jieba.setLogLevel(60)
         words = [w.strip().lower() for w in jieba.lcut(text)]
         words = [w for w in words if w and re.search(r"[\w\u4e00-\u9fff]", w)]
-        return {w for w in words if w not in _ZH_STOP and (len(w) > 1 or w.isdigit())}
+        return frozenset(w for w in words if w not in _ZH_STOP and (len(w) > 1 or w.isdigit()))
     words = re.findall(r"[a-z0-9]+", text.lower())
-    return {w for w in words if w not in _EN_STOP and len(w) > 1}
+    return frozenset(w for w in words if w not in _EN_STOP and len(w) > 1)
 
 
 def grounding_score(

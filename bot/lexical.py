@@ -6,6 +6,7 @@ The taxonomy's aliases are added to a private jieba dictionary so terms like 停
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 import sys
@@ -56,6 +57,14 @@ class Tokenizer:
             else:
                 out.append(piece)
         return [t for t in out if t not in STOPWORDS]
+
+    def token_set(self, text: str) -> frozenset[str]:
+        """The distinct tokens of `text`, cached: answers split the same passages again and again."""
+        return self._token_set(text)
+
+    @functools.lru_cache(maxsize=16384)  # noqa: B019 (one tokenizer per process, lives as long)
+    def _token_set(self, text: str) -> frozenset[str]:
+        return frozenset(self.tokens(text))
 
 
 class LexicalIndex:

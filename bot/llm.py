@@ -27,6 +27,9 @@ def make_chat_model(settings: Settings) -> BaseChatModel | None:
     if settings.generator == "openai":
         from langchain_openai import ChatOpenAI
 
+        # langchain-openai sends the cap as `max_completion_tokens` (OpenAI's name); llama.cpp,
+        # Ollama and older vLLM read `max_tokens`, so self-hosted endpoints get both.
+        extra = {"max_tokens": settings.llm_max_tokens} if settings.openai_base_url else None
         return ChatOpenAI(
             base_url=settings.openai_base_url or None,
             api_key=settings.openai_api_key,
@@ -34,6 +37,8 @@ def make_chat_model(settings: Settings) -> BaseChatModel | None:
             timeout=settings.llm_timeout,
             max_retries=settings.llm_max_retries,
             temperature=settings.llm_temperature,
+            max_tokens=settings.llm_max_tokens,
+            extra_body=extra,
             streaming=False,
         )
     raise ValueError(f"unknown generator {settings.generator!r}")

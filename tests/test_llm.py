@@ -46,6 +46,8 @@ def test_plain_answer_is_used_when_citations_are_valid(indexed, server):
     ]
     sent = server.requests[0]
     assert sent["model"] == "fake-model"
+    # the answer-length cap reaches a self-hosted server under both names it may read
+    assert sent["max_tokens"] == sent["max_completion_tokens"] == 800
     system = sent["messages"][0]["content"]
     assert "ONLY from the numbered passages" in system
     user = sent["messages"][-1]["content"]

@@ -114,7 +114,13 @@ def peer(tmp_path_factory):
     p.stop()
 
 
-def peer_model(base_url: str, timeout: float = 120.0, streaming: bool = False, **update):
+def peer_model(
+    base_url: str,
+    timeout: float = 120.0,
+    streaming: bool = False,
+    max_tokens: int = MAX_TOKENS,
+    **update,
+):
     """The bot's own ChatOpenAI (make_chat_model), with a small token budget for the test."""
     settings = Settings.from_env(
         generator="openai",
@@ -124,17 +130,9 @@ def peer_model(base_url: str, timeout: float = 120.0, streaming: bool = False, *
         llm_timeout=timeout,
         llm_max_retries=0,
         llm_temperature=0.0,
+        llm_max_tokens=max_tokens,
     )
-    model = make_chat_model(settings)
-    # langchain-openai sends `max_completion_tokens`; llama.cpp's server reads `max_tokens`
-    return model.model_copy(
-        update={
-            "max_tokens": MAX_TOKENS,
-            "extra_body": {"max_tokens": update.pop("max_tokens", MAX_TOKENS)},
-            "streaming": streaming,
-            **update,
-        }
-    )
+    return make_chat_model(settings).model_copy(update={"streaming": streaming, **update})
 
 
 class RecordingGenerator(LLMGenerator):
