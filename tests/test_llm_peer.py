@@ -12,14 +12,8 @@ extractive answer. Install with `make llm-peer` (compiles llama-cpp-python; not 
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
 import signal
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
@@ -35,6 +29,7 @@ from bot.config import Settings  # noqa: E402
 from bot.guard import hotline_allowlist, unsupported_facts  # noqa: E402
 from bot.llm import LLMGenerator, make_chat_model  # noqa: E402
 from bot.verify import verify_citations  # noqa: E402
+from tests.llm_peer_server import Peer  # noqa: E402
 
 pytestmark = [pytest.mark.llm_peer, pytest.mark.slow]
 
@@ -51,65 +46,9 @@ if not GGUF.is_file():
     pytest.skip(f"{GGUF} is missing (run `make llm-peer`)", allow_module_level=True)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Peer:
-    """`python -m llama_cpp.server` with the GGUF, on 127.0.0.1, in its own process."""
-
-    def __init__(self, log: Path):
-        self.port = _free_port()
-        self.base_url = f"http://127.0.0.1:{self.port}/v1"
-        self.log = log
-        cmd = [
-            sys.executable, "-m", "llama_cpp.server", "--model", str(GGUF),
-            "--model_alias", "gemma3-270m", "--host", "127.0.0.1", "--port", str(self.port),
-            "--n_ctx", N_CTX, "--n_threads", "2", "--verbose", "False",
-            # the GGUF has no template llama-cpp-python picks up (it falls back to llama-2,
-            # on which this model answers nothing): use Gemma's turn markers
-            "--chat_format", "gemma",
-        ]  # fmt: skip
-        self.out = log.open("wb")
-        self.proc = subprocess.Popen(cmd, stdout=self.out, stderr=subprocess.STDOUT)
-        self._wait()
-
-    def _wait(self, limit: float = 120.0) -> None:
-        deadline = time.monotonic() + limit
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"llama_cpp.server exited: {self.log.read_text()[-2000:]}")
-            try:
-                with urllib.request.urlopen(f"{self.base_url}/models", timeout=2) as r:
-                    if r.status == 200 and json.load(r)["data"]:
-                        return
-            except OSError:
-                time.sleep(0.3)
-        self.stop()
-        raise RuntimeError(
-            f"llama_cpp.server not ready in {limit}s: {self.log.read_text()[-2000:]}"
-        )
-
-    def kill(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGKILL)
-            self.proc.wait(timeout=10)
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.kill()
-        self.out.close()
-
-
 @pytest.fixture(scope="module")
 def peer(tmp_path_factory):
-    p = Peer(tmp_path_factory.mktemp("llm-peer") / "server.log")
+    p = Peer(GGUF, tmp_path_factory.mktemp("llm-peer") / "server.log", n_ctx=N_CTX)
     yield p
     p.stop()
 

@@ -83,6 +83,7 @@ def answer_record(case: Case, answer: Answer, latency_ms: float) -> dict[str, An
         notice=answer.notice,
         grounded=answer.grounded,
         triage=None if answer.triage is None else str(answer.triage),
+        rejected=list(answer.extra.get("rejected") or []),
     )
     if answer.extra.get("check") is not None:
         row["check"] = _jsonable(answer.extra["check"])

@@ -19,6 +19,8 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
+import anyio
+import anyio.to_thread
 from fastapi import Depends, FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
@@ -112,6 +114,7 @@ def create_app(
     refresher = IndexRefresher(deps.retriever.refresh, ws.index_refresh_seconds) if deps else None
     service = WebService(responder, storage, ws.max_history_turns, refresher)
     limiter = make_limiter(ws.rate_limit_storage)
+    slots = AnswerSlots(ws.answer_concurrency)
 
     app = FastAPI(
         title="AntiScam Assistant / 反诈助手",
@@ -158,9 +161,9 @@ def create_app(
         lang = check_message(body.message, body.lang, request)
         history = [h.model_dump() for h in body.history]
         if body.stream:
-            return await _sse(lang, service.stream(body.message, history, body.lang, "api"))
+            return await _sse(lang, slots, service.stream(body.message, history, body.lang, "api"))
         payload = await _answering(
-            lang, service.answer, body.message, history, body.lang, "chat", "api"
+            lang, slots, service.answer, body.message, history, body.lang, "chat", "api"
         )
         return JSONResponse(payload)
 
@@ -175,7 +178,9 @@ def create_app(
     async def check(request: Request, body: CheckRequest) -> Any:
         """Check a received message: verdict, confidence, topics, red flags, cited answer."""
         lang = check_message(body.text, body.lang, request)
-        payload = await _answering(lang, service.answer, body.text, [], body.lang, "check", "api")
+        payload = await _answering(
+            lang, slots, service.answer, body.text, [], body.lang, "check", "api"
+        )
         return JSONResponse(payload)
 
     @app.post(
@@ -252,11 +257,24 @@ def create_app(
     return app
 
 
-async def _answering(lang: str | None, fn: Callable[..., T], *args: Any) -> T:
-    """Run a blocking answer step in the thread pool; a store fault becomes a 503 ApiError
+class AnswerSlots:
+    """At most `n` answer steps run in worker threads at once; the rest queue in order."""
+
+    def __init__(self, n: int):
+        self.n = n
+        self._limiter: anyio.CapacityLimiter | None = None
+
+    async def run(self, fn: Callable[..., T], *args: Any) -> T:
+        if self._limiter is None:  # created inside the event loop
+            self._limiter = anyio.CapacityLimiter(self.n)
+        return await anyio.to_thread.run_sync(fn, *args, limiter=self._limiter)
+
+
+async def _answering(lang: str | None, slots: AnswerSlots, fn: Callable[..., T], *args: Any) -> T:
+    """Run a blocking answer step in a worker thread; a store fault becomes a 503 ApiError
     (handled in place, so the server log gets one warning line, not a traceback)."""
     try:
-        return await run_in_threadpool(fn, *args)
+        return await slots.run(fn, *args)
     except Exception as exc:
         if is_store_fault(exc):
             log.warning("vector store unavailable: %s", exc)
@@ -264,10 +282,12 @@ async def _answering(lang: str | None, fn: Callable[..., T], *args: Any) -> T:
         raise
 
 
-async def _sse(lang: str, items: Iterator[str | dict[str, Any]]) -> EventSourceResponse:
+async def _sse(
+    lang: str, slots: AnswerSlots, items: Iterator[str | dict[str, Any]]
+) -> EventSourceResponse:
     """SSE over a blocking iterator. The first item is computed before the response
     starts, so a store failure still becomes a proper 503 instead of a broken stream."""
-    first = await _answering(lang, next, items, None)
+    first = await _answering(lang, slots, next, items, None)
 
     async def events() -> AsyncIterator[ServerSentEvent]:
         item = first
@@ -279,7 +299,7 @@ async def _sse(lang: str, items: Iterator[str | dict[str, Any]]) -> EventSourceR
                     yield ServerSentEvent(
                         json.dumps({"text": item}, ensure_ascii=False), event="delta"
                     )
-                item = await run_in_threadpool(next, items, None)
+                item = await slots.run(next, items, None)
         except Exception as exc:  # noqa: BLE001 - headers are sent; report in-band
             log.warning("stream failed: %s", exc)
             status = 503 if is_store_fault(exc) else 500

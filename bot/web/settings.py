@@ -37,6 +37,9 @@ class WebSettings(BaseSettings):
     allowed_origins: str = Field("", validation_alias=_env("BOT_ALLOWED_ORIGINS"))
     # How often a request checks whether an ingest moved the index (seconds; <0 = never).
     index_refresh_seconds: float = Field(30.0, validation_alias=_env("BOT_INDEX_REFRESH_SECONDS"))
+    # Answers computed at once; more requests wait their turn (FIFO). Answering is CPU work:
+    # a few threads per core keep the cores busy without thrashing on the GIL.
+    answer_concurrency: int = Field(4, gt=0, validation_alias=_env("BOT_ANSWER_CONCURRENCY"))
     # Proxies whose X-Forwarded-For is trusted for the client IP (uvicorn's forwarded_allow_ips).
     forwarded_allow_ips: str = Field("127.0.0.1", validation_alias=_env("BOT_FORWARDED_ALLOW_IPS"))
 

@@ -1,0 +1,72 @@
+"""Start and stop llama.cpp's OpenAI-compatible server (`python -m llama_cpp.server`) on loopback.
+
+Used by the llm-peer test group and `eval/llm_peer_eval.py`. Needs `llama-cpp-python[server]`
+(`make llm-peer-setup`). It starts one local process and knows nothing about the bot.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Peer:
+    """`python -m llama_cpp.server` with a GGUF, on 127.0.0.1, in its own process."""
+
+    def __init__(self, gguf: Path, log: Path, n_ctx: int | str = 4096, threads: int = 2):
+        self.port = free_port()
+        self.base_url = f"http://127.0.0.1:{self.port}/v1"
+        self.log = log
+        cmd = [
+            sys.executable, "-m", "llama_cpp.server", "--model", str(gguf),
+            "--model_alias", "gemma3-270m", "--host", "127.0.0.1", "--port", str(self.port),
+            "--n_ctx", str(n_ctx), "--n_threads", str(threads), "--verbose", "False",
+            # the GGUF has no template llama-cpp-python picks up (it falls back to llama-2,
+            # on which this model answers nothing): use Gemma's turn markers
+            "--chat_format", "gemma",
+        ]  # fmt: skip
+        self.out = log.open("wb")
+        self.proc = subprocess.Popen(cmd, stdout=self.out, stderr=subprocess.STDOUT)
+        self._wait()
+
+    def _wait(self, limit: float = 120.0) -> None:
+        deadline = time.monotonic() + limit
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"llama_cpp.server exited: {self.log.read_text()[-2000:]}")
+            try:
+                with urllib.request.urlopen(f"{self.base_url}/models", timeout=2) as r:
+                    if r.status == 200 and json.load(r)["data"]:
+                        return
+            except OSError:
+                time.sleep(0.3)
+        self.stop()
+        raise RuntimeError(
+            f"llama_cpp.server not ready in {limit}s: {self.log.read_text()[-2000:]}"
+        )
+
+    def kill(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait(timeout=10)
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.kill()
+        self.out.close()
