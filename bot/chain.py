@@ -18,7 +18,7 @@ from langchain_core.runnables import RunnableLambda
 
 from bot.compose import ExtractiveComposer
 from bot.lang import detect_lang
-from bot.llm import LLMGenerator
+from bot.llm import AnswerCutOff, LLMGenerator
 from bot.prompts import load_prompt
 from bot.records import Answer, Passage
 from bot.retrieve import Retriever
@@ -42,6 +42,7 @@ class Turn:
     mode: str = "extractive"
     notice: str | None = None
     guard: Any = None  # optional output checker: callable(turn) -> list[str] problems
+    rejected: list[str] | None = None  # why a model answer was not used, when it was not
 
 
 class AnswerChain:
@@ -123,6 +124,10 @@ class AnswerChain:
                 turn.text = self.llm.generate(turn.question, turn.lang, turn.passages, turn.history)
                 turn.mode = self.llm.name
                 return turn
+            except AnswerCutOff as exc:  # an unfinished answer is an unverified one
+                log.warning("LLM answer rejected (%s); using the extractive answer", exc)
+                turn.notice = notice("llm_unverified", turn.lang)
+                turn.rejected = [str(exc)]
             except Exception as exc:  # timeouts, connection errors, bad responses
                 log.warning("LLM generation failed, falling back to extractive: %s", exc)
                 turn.notice = notice("llm_failed", turn.lang)
@@ -165,7 +170,7 @@ class AnswerChain:
         )
         answer.extra["passages"] = passages
         answer.extra["removed_markers"] = checked.removed
-        answer.extra["rejected"] = problems
+        answer.extra["rejected"] = problems or list(turn.rejected or [])
         return answer
 
 

@@ -236,6 +236,20 @@ def grounding_score(
 GROUNDING_MIN = 0.6  # below this share of supported sentences, a model answer is replaced
 
 
+# Lines of the user prompt's scaffolding (prompts/answer.yaml): "Passages:", "Question:",
+# and passages listed as "[n] (title) text". A model that prints them is copying its input.
+_PROMPT_ECHO = re.compile(
+    r"^\s*(?:passages|question)\s*[:：]|^\s*\[\d+\]\s*[(（][^)）\n]{2,80}[)）]",
+    re.IGNORECASE | re.MULTILINE,
+)
+
+
+def prompt_echo(text: str) -> str:
+    """The first line of `text` that repeats the prompt's scaffolding ('' if none)."""
+    m = _PROMPT_ECHO.search(text)
+    return text[m.start() :].strip().splitlines()[0][:60] if m else ""
+
+
 class OutputGuard:
     """What the chain runs on every `openai` answer before anyone sees it.
 
@@ -253,6 +267,8 @@ class OutputGuard:
             f"unsupported fact: {f}" for f in unsupported_facts(text, sources, self.allowed)
         ]
         problems += [f"promise or fee advice: {p}" for p in broken_promises(text)]
+        if echo := prompt_echo(text):
+            problems.append(f"repeats the prompt: {echo}")
         sentences = [
             s for s in re.split(r"(?<=[。！？!?])|(?<=\.)\s+|\n+", text) if s and s.strip()
         ]

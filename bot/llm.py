@@ -20,6 +20,10 @@ if TYPE_CHECKING:
     from bot.config import Settings
 
 
+class AnswerCutOff(RuntimeError):
+    """The model stopped at the token limit: the answer is unfinished and must not be shown."""
+
+
 def make_chat_model(settings: Settings) -> BaseChatModel | None:
     """The only place a chat backend is chosen. None means extractive (no model)."""
     if settings.generator == "extractive":
@@ -67,6 +71,8 @@ class LLMGenerator:
         self, question: str, lang: str, passages: list[Passage], history: list[dict] | None = None
     ) -> str:
         reply = self.model.invoke(self.messages(question, lang, passages, history))
+        if (reply.response_metadata or {}).get("finish_reason") == "length":
+            raise AnswerCutOff("answer cut off at the token limit (BOT_LLM_MAX_TOKENS)")
         return str(reply.content)
 
     def stream(

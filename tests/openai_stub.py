@@ -29,6 +29,9 @@ class FakeOpenAIServer:
                 body = json.loads(self.rfile.read(length) or b"{}")
                 server.requests.append(body)
                 reply = server.replies.popleft() if server.replies else "OK [1]"
+                finish = "stop"
+                if isinstance(reply, tuple) and reply[0] == "length":  # stopped at max_tokens
+                    finish, reply = "length", reply[1]
                 if callable(reply):  # a fake model that reads the prompt it was sent
                     reply = reply(body)
                 if isinstance(reply, tuple) and reply[0] == "hang":
@@ -41,11 +44,11 @@ class FakeOpenAIServer:
                     self.wfile.write(b'{"error": {"message": "boom"}}')
                     return
                 if body.get("stream"):
-                    self._stream(reply, body)
+                    self._stream(reply, body, finish)
                 else:
-                    self._plain(reply, body)
+                    self._plain(reply, body, finish)
 
-            def _plain(self, text, body):
+            def _plain(self, text, body, finish):
                 payload = {
                     "id": "chatcmpl-fake",
                     "object": "chat.completion",
@@ -55,7 +58,7 @@ class FakeOpenAIServer:
                         {
                             "index": 0,
                             "message": {"role": "assistant", "content": text},
-                            "finish_reason": "stop",
+                            "finish_reason": finish,
                         }
                     ],
                     "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
@@ -67,7 +70,7 @@ class FakeOpenAIServer:
                 self.end_headers()
                 self.wfile.write(data)
 
-            def _stream(self, text, body):
+            def _stream(self, text, body, finish):
                 self.send_response(200)
                 self.send_header("Content-Type", "text/event-stream")
                 self.end_headers()
@@ -84,6 +87,14 @@ class FakeOpenAIServer:
                     }
                     self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
                     self.wfile.flush()
+                last = {
+                    "id": "chatcmpl-fake",
+                    "object": "chat.completion.chunk",
+                    "created": int(time.time()),
+                    "model": body.get("model", "fake"),
+                    "choices": [{"index": 0, "delta": {}, "finish_reason": finish}],
+                }
+                self.wfile.write(f"data: {json.dumps(last)}\n\n".encode())
                 self.wfile.write(b"data: [DONE]\n\n")
                 self.wfile.flush()
 

@@ -90,6 +90,30 @@ def test_invented_hotline_or_promise_is_rejected(indexed, server):
     assert any("promise" in p for p in answer.extra["rejected"])
 
 
+@pytest.mark.parametrize("streaming", [False, True])
+def test_answer_cut_off_at_the_token_limit_is_not_shown(indexed, server, streaming):
+    # grounded and cited so far, but unfinished: the model stopped at max_tokens
+    server.replies.append(("length", quoting(1, 2)))
+    answer = chain_for(indexed, server, streaming=streaming).answer(QUESTION)
+    assert answer.mode == "extractive"
+    assert answer.notice and "未通过核对" in answer.notice
+    assert any("cut off" in p for p in answer.extra["rejected"])
+
+
+def test_model_copying_the_prompt_is_rejected(indexed, server):
+    # a base model often continues the prompt: "Passages: [1] (title) text" is grounded
+    # word for word, but it is the prompt's scaffolding, not an answer
+    def echo(body: dict) -> str:
+        user = body["messages"][-1]["content"]
+        return user[: user.index("\n[3]")]
+
+    server.replies.append(echo)
+    answer = chain_for(indexed, server).answer(QUESTION)
+    assert answer.mode == "extractive" and answer.notice
+    assert any("repeats the prompt" in p for p in answer.extra["rejected"])
+    assert "Passages:" not in answer.text
+
+
 def test_hung_server_times_out_and_falls_back(indexed, server):
     server.replies.append(("hang", 5))
     answer = chain_for(indexed, server, timeout=0.5).answer(QUESTION)

@@ -54,6 +54,10 @@ def case_scores(case: Case, answer: Answer) -> dict[str, Any]:
         "must_any": must_any_hit(text, case.must_any),
         "refused": bool(answer.refused),
         "grounded": answer.grounded,
+        # the pattern the answer names (its first topic) is one of the question's own topics
+        "pattern_ok": (bool(answer.topics) and answer.topics[0] in case.topics)
+        if case.topics and case.kind in ("question", "victim") and not answer.refused
+        else None,
     }
 
 
@@ -80,6 +84,7 @@ def summarize(results: list[dict[str, Any]], triage_wired: bool) -> dict[str, An
         if r["scores"]["answer"]["grounded"] is not None
     ]
     with_words = [r for r in rows if r["scores"]["answer"]["must_any"] is not None]
+    with_pattern = [r for r in rows if r["scores"]["answer"].get("pattern_ok") is not None]
     false_refusals = None
     if triage_wired and in_scope:
         by_dataset: dict[str, list] = defaultdict(list)
@@ -105,5 +110,6 @@ def summarize(results: list[dict[str, Any]], triage_wired: bool) -> dict[str, An
         else None,
         "lang_match": _by_lang(rows, "lang_ok"),
         "must_any": _by_lang(with_words, "must_any") if with_words else None,
+        "pattern": _by_lang(with_pattern, "pattern_ok") if with_pattern else None,
         "false_refusals": false_refusals,
     }

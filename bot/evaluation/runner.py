@@ -44,6 +44,7 @@ HEADLINE: list[tuple[str, str, bool]] = [  # (label, metric path, higher is bett
     ("grounding p5", "answers.grounding.p5", True),
     ("answer language match", "answers.lang_match.overall", True),
     ("must_any coverage", "answers.must_any.overall", True),
+    ("named pattern = question topic", "answers.pattern.overall", True),
     ("false refusals", "answers.false_refusals.rate", False),
     ("harmful refused (all)", "safety.harmful_refusal.rate", True),
     ("harmful refused (JBB, AdvBench, JADE)", "safety.harmful_refusal.rate_refusal_expected", True),
