@@ -16,7 +16,7 @@ from typing import Any
 
 from langchain_core.runnables import RunnableLambda
 
-from bot.compose import ExtractiveComposer
+from bot.compose import ExtractiveComposer, pattern_topic
 from bot.lang import detect_lang
 from bot.llm import AnswerCutOff, LLMGenerator
 from bot.prompts import load_prompt
@@ -159,7 +159,10 @@ class AnswerChain:
             turn.mode = "extractive"
             turn.notice = notice("llm_unverified", turn.lang)
             checked = verify_citations(turn.text, passages)
-        topics = list(dict.fromkeys(t for c in checked.citations for t in c.topics))
+        cited = [t for c in checked.citations for t in c.topics]
+        named = pattern_topic(passages, turn.lang)
+        # the pattern the answer names comes first; then the cited articles' topics
+        topics = list(dict.fromkeys(([named] if named in cited else []) + cited))
         answer = Answer(
             text=checked.text.strip(),
             citations=checked.citations,

@@ -23,6 +23,23 @@ MAX_TODO = 3
 MAX_HELP = 2
 
 
+HELP_TOPIC = "reporting-and-help"  # where to get help: not a scam pattern
+
+
+def pattern_topic(passages: list[Passage], lang: str) -> str | None:
+    """The scam pattern an answer names: the first topic of the best passage (in the answer's
+    language when there is one), or None when that passage is about where to get help.
+
+    (A score-weighted vote over all passages' topics was tried and named the question's topic
+    less often: 0.63-0.65 against 0.68 over the 430 eval questions.)
+    """
+    same = [p for p in passages if p.chunk.lang == lang] or passages
+    if not same or not same[0].chunk.topics or same[0].chunk.section == "help":
+        return None
+    topic = same[0].chunk.topics[0]
+    return None if topic == HELP_TOPIC else topic
+
+
 class ExtractiveComposer:
     """passages + question -> answer text with [n] markers (1-based passage numbers)."""
 
@@ -72,10 +89,9 @@ class ExtractiveComposer:
 
         todo = self._section_sentences(same, top.doc_id, "todo", MAX_TODO, used, cite)
         help_ = self._section_sentences(same, top.doc_id, "help", MAX_HELP, used, cite)
-        topic = self.taxonomy.topics.get(top.topics[0]) if top.topics else None
-        pattern = topic.name(lang).split("/")[0].strip() if topic and top.section != "help" else ""
-        if topic and topic.id == "reporting-and-help":
-            pattern = ""
+        topic_id = pattern_topic(passages, lang)
+        topic = self.taxonomy.topics.get(topic_id) if topic_id else None
+        pattern = topic.name(lang).split("/")[0].strip() if topic else ""
         return load_prompt("compose").render(
             lang, pattern=pattern, lead=lead, facts=facts, todo=todo, help=help_
         )
