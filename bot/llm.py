@@ -21,7 +21,12 @@ if TYPE_CHECKING:
 
 
 class AnswerCutOff(RuntimeError):
-    """The model stopped at the token limit: the answer is unfinished and must not be shown."""
+    """The model stopped at the token limit: the answer is unfinished and must not be shown.
+    `text` is what it wrote, so the guard can still report what else was wrong with it."""
+
+    def __init__(self, message: str, text: str):
+        super().__init__(message)
+        self.text = text
 
 
 def make_chat_model(settings: Settings) -> BaseChatModel | None:
@@ -72,7 +77,9 @@ class LLMGenerator:
     ) -> str:
         reply = self.model.invoke(self.messages(question, lang, passages, history))
         if (reply.response_metadata or {}).get("finish_reason") == "length":
-            raise AnswerCutOff("answer cut off at the token limit (BOT_LLM_MAX_TOKENS)")
+            raise AnswerCutOff(
+                "answer cut off at the token limit (BOT_LLM_MAX_TOKENS)", str(reply.content)
+            )
         return str(reply.content)
 
     def stream(

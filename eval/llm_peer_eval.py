@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import subprocess
 import sys
 from collections import Counter
@@ -48,7 +49,10 @@ def summarise(cases: list[dict]) -> dict:
             fate["kept"] += 1
         elif answer.get("rejected"):
             fate["guard_rejected"] += 1
-            reasons.update(r.split(":")[0] for r in answer["rejected"])
+            # "grounding 0.25 < 0.6" and "grounding 0.0 < 0.6" are one kind of reason
+            reasons.update(
+                re.sub(r"\d+(?:\.\d+)?", "N", r.split(":")[0]) for r in answer["rejected"]
+            )
         elif answer.get("notice") == notice("llm_failed", answer.get("lang") or "en"):
             fate["failed_or_timeout"] += 1
         else:

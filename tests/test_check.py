@@ -103,6 +103,63 @@ DETECT = [
     ("legit_delivery", "您的包裹已存入快递柜，取件码 1234。"),
     ("legit_official_channel", "如有疑问请拨打卡片背面客服电话。"),
     ("legit_no_fee", "本行放款不收取任何费用。"),
+    # detectors widened to kinds of wording (own example sentences, not dataset rows)
+    ("fee_before_loan", "您的借款已审核通过，因流水不足需缴纳验资金3000元。"),
+    ("fee_before_loan", "Your $6,000 loan is ready; a $300 guarantee bond clears the hold today."),
+    ("fee_before_loan", "Loan approved! We just need your first 3 repayments upfront as security."),
+    ("upfront_fee", "签约前需先支付一半服务费，见效后再付尾款。"),
+    ("upfront_fee", "Our specialists start once you pay a one-off fee of $250."),
+    ("money_mule", "高价收购闲置储蓄卡和U盾，一套每天500元。"),
+    ("money_mule", "帮我们收款然后转出去，每跑5万流水提成200元。"),
+    ("money_mule", "My cousin pays £300 to borrow your debit card for a few days."),
+    ("money_mule", "Still got that old bank account you never use? We would rent it weekly."),
+    ("money_mule", "Let client payments land in your account, then transfer them to our partner."),
+    ("debt_carrier", "只要配合走一下贷款流程，还款由公司统一负责。"),
+    (
+        "debt_carrier",
+        "We take out the loans in your name and the company covers all the repayments.",
+    ),
+    ("ab_loan_favor", "你来银行当个共同借款人，刷一下脸就走，钱我自己来还。"),
+    (
+        "ab_loan_favor",
+        "Could you take out the car loan in your name for me? It's just a formality.",
+    ),
+    ("loan_packaging", "征信不好没关系，我们帮你做银行流水和收入证明，下款后收5个点。"),
+    ("loan_packaging", "We supply fake payslips so any bank will approve your mortgage."),
+    ("credit_repair_offer", "专业团队帮您清除网贷查询记录，洗白大数据。"),
+    ("credit_repair_offer", "Buy a CPN today and get a brand new credit profile."),
+    ("credit_repair_offer", "We clear CCJs and missed payments off your credit file."),
+    ("debt_relief_offer", "你的网贷利息可以停掉，我们能做个性化分期。"),
+    (
+        "debt_relief_offer",
+        "Settle your loans for a fraction of what you owe, pennies on the dollar.",
+    ),
+    ("agent_complaint_offer", "专业法务团队帮你摆脱暴力催收，代理协商还款。"),
+    ("agent_complaint_offer", "We stop the harassing debt collectors calling you."),
+    ("inside_channel", "我们有银行的渠道，可以帮你做下来。"),
+    ("inside_channel", "Our team has contacts at the credit bureaus."),
+    ("no_credit_check", "Previously refused? We can still help, whatever your history."),
+    ("task_rebate", "Make $4 per like on TikTok videos, up to $250/day."),
+    ("task_rebate", "28/30 tasks done; the final golden order needs a $200 top-up to complete."),
+    ("investment_lure", "李老师每天带大家抓牛股，准确率90%以上。"),
+    ("investment_lure", "I started forex trading on my aunt's platform and made 25k last month."),
+    ("card_limit_cashout", "Turn your unused card limit into cash with our mobile POS."),
+    ("card_details", "To confirm the upgrade, reply with the long number on your card."),
+    ("asks_code", "我注册时填错号了，验证码发到你手机上了，把那四位数字发我一下。"),
+    ("asks_code", "Oops, my login code went to your phone by mistake, text me the 6 digit number?"),
+    (
+        "asks_personal_info",
+        "You have won! To claim, email us your bank account number and date of birth.",
+    ),
+    ("asks_personal_info", "拍一下你的身份证正反面发给我，帮你登记领奖。"),
+    (
+        "callback_alert",
+        "Suspicious payment on your card. Call 0800 555 0191 now to secure your funds.",
+    ),
+    ("student_account", "您的航班已取消，请联系退改签专员办理，并可领取200元延误补偿金。"),
+    ("wrong_number_opener", "Oh sorry, wrong number! But you seem nice, how is your day going?"),
+    ("legit_warning", "凡是要求您把钱转到安全账户的都是诈骗。"),
+    ("legit_warning", "Anyone asking you to share your screen is a scammer."),
 ]
 
 
@@ -125,6 +182,19 @@ def test_detector_fires_and_quotes_the_message(rules, flag, text):
         ("fee_before_loan", "您的贷款已审批通过，本行放款不收取任何费用。"),
         ("fee_before_loan", "Your loan is approved. There is no processing fee to accept it."),
         ("legit_delivery", "您的包裹已存入丰巢柜，取件码5521，点击 http://x.cn/a 查看。"),
+        # warnings that name a trick to say it IS a scam, or forbid it
+        ("screen_share", "凡是要求您开启屏幕共享的都是诈骗！"),
+        ("safe_account", "Anyone who tells you to move money to a safe account is a fraudster."),
+        ("money_mule", "出租、出借银行卡都是违法行为，切勿出借账户。"),
+        ("money_mule", "Never lend your bank account to anyone, it is a crime."),
+        ("credit_repair_offer", "所谓征信修复、删除逾期记录都是骗局。"),
+        ("debt_relief_offer", "Beware of firms that tell you to stop paying your creditors."),
+        ("asks_code", "任何人索要验证码都是诈骗，不要发给别人。"),
+        ("fee_before_loan", "您的贷款已审批，放款前无需缴纳任何保证金。"),
+        ("ab_loan_favor", "上次那笔饭钱我自己来还，不用麻烦你了。"),  # no loan in sight
+        ("asks_code", "Can you send me the wifi password?"),
+        ("prize_lure", "You won't be charged until the trial ends."),
+        ("money_mule", "记得收微信红包哈，生日快乐！"),
     ],
 )
 def test_detector_ignores_advice_and_denials(rules, flag, text):
@@ -155,6 +225,14 @@ LEGIT = [
     "New number, save it! - Tom",
     "我昨天去银行办了房贷，放款大概要两周。",
     "记得查一下个人信用报告，征信中心官网可以免费查。",
+    # anti-fraud notices that list the tricks (counter-signal `legit_warning`)
+    "【某区派出所】提醒：凡是自称客服让您下载会议软件、开启屏幕共享、转账到安全账户的，均为诈骗。",
+    "【某银行】出租出借银行卡、U盾涉嫌违法犯罪，切勿将银行卡交给他人使用。",
+    "【某金融监管局】所谓征信修复、停息挂账中介都是骗局，请通过正规渠道协商。",
+    "Police warning: criminals recruit money mules online. Never lend your bank account to anyone.",
+    "Scam alert: anyone asking you to install AnyDesk or move money to a safe account is a fraudster.",
+    "请按时还款，养成良好的信用记录。",
+    "Don't forget to cancel any cards you don't use, it saves on fees!",
 ]
 
 NOT_LEGIT = [
@@ -191,6 +269,27 @@ SCAMS = [
         "Earn $500 a week: receive transfers into your bank account and forward them, keep 10% commission.",
         "account-renting-money-mule",
     ),
+    ("急收闲置银行卡、U盾，一张卡一天300元，只需配合转账。", "account-renting-money-mule"),
+    ("表哥帮个忙，我贷款资料不够，你当个共同借款人刷个脸，钱我来还。", "ab-loan"),
+    ("招人配合跑贷款流程，一单拿3万，后续还款由公司统一处理。", "professional-debt-carrying"),
+    ("征信花了？专业团队帮你清理大数据和网贷查询记录，先付定金。", "fake-credit-repair"),
+    ("征信花了也能贷，资料我们这边来做，你只管签字，下款后收8个点。", "illegal-loan-intermediary"),
+    (
+        "Bro u got a spare bank acct? My mate pays £400 to borrow it, just need the card n PIN.",
+        "account-renting-money-mule",
+    ),
+    (
+        "Get a CPN and a brand new credit profile, instant 720 score, DM for pricing.",
+        "fake-credit-repair",
+    ),
+    (
+        "Hardship settlement plan: settle your cards for pennies on the dollar, $600 enrollment.",
+        "fake-debt-relief",
+    ),
+    (
+        "Your $9,000 loan is approved. A $250 guarantee bond sent by Zelle releases the funds today.",
+        "advance-fee-loan",
+    ),
 ]
 
 
@@ -207,6 +306,20 @@ def test_weaker_scams_are_at_least_suspicious(checker, text):
     for lang in ("zh", "en"):
         rendered, citations = render_check(result, lang)
         assert rendered and "{" not in rendered and citations == []
+
+
+def test_warning_is_a_counter_signal_not_a_red_flag(checker):
+    text = "【某公安】提醒：凡是要求您开启屏幕共享、把钱转到安全账户的都是诈骗！"
+    result = checker.check(text)
+    assert result.verdict == "legit" and result.red_flags == []
+    assert "legit_warning" in {c["flag"] for c in result.counter_signals}
+    # the same requests without the warning are still a scam
+    scam = checker.check("请开启屏幕共享，把钱转到安全账户。")
+    assert scam.verdict == "scam" and {"screen_share", "safe_account"} <= {
+        f["flag"] for f in scam.red_flags
+    }
+    # "this is not a scam" is no warning
+    assert checker.check("放心，这不是诈骗，请把钱转到安全账户。").verdict == "scam"
 
 
 def test_result_serialises_and_legit_has_no_topics(checker):
@@ -361,6 +474,14 @@ def test_targets_on_the_tune_split(checker, lang):
     scam = [(r, x) for r, x in zip(rows, results, strict=True) if r["label"] == "scam"]
     legit = [x for r, x in zip(rows, results, strict=True) if r["label"] == "legit"]
     recall = sum(x.verdict != "legit" for _, x in scam) / len(scam)
-    fpr = sum(x.verdict != "legit" for x in legit) / len(legit)
-    topic_acc = sum(bool(x.topics) and x.topics[0] in r["topics"] for r, x in scam) / len(scam)
-    assert recall >= 0.90 and fpr <= 0.05 and topic_acc >= 0.85, (recall, fpr, topic_acc)
+    false_positives = sum(x.verdict != "legit" for x in legit)
+    # topic accuracy as eval/check_report.py counts it: over scam rows that name a topic
+    with_topic = [(r, x) for r, x in scam if r["topics"]]
+    topic_acc = sum(bool(x.topics) and x.topics[0] in r["topics"] for r, x in with_topic) / len(
+        with_topic
+    )
+    assert recall >= 0.95 and false_positives <= 1 and topic_acc >= 0.90, (
+        recall,
+        false_positives,
+        topic_acc,
+    )
