@@ -19,13 +19,14 @@ import math
 import re
 from collections import defaultdict
 from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from bot.lang import detect_lang
+from bot.pii import find_pii, redact, redact_slice
 from bot.prompts import load_prompt
 from bot.records import Citation, Passage
 from bot.redflags import FlagHit, RedFlagRules
@@ -161,9 +162,20 @@ class Checker:
         return best, dict(by_topic)
 
     def check(self, text: str, lang: str | None = None) -> CheckResult:
-        """Verdict, confidence, topics, quoted red flags and evidence for one message."""
+        """Verdict, confidence, topics, quoted red flags and evidence for one message.
+
+        The red-flag rules read the message as written, because the kind of a number is a
+        signal (a premium-rate 09... line, a number to call back); personal data in it is
+        redacted from every quote, and everything else (aliases, search) sees only the
+        redacted text.
+        """
+        pii = find_pii(text)
+        hits = [
+            replace(h, quote=redact_slice(text, h.start, h.end, pii)) if pii else h
+            for h in self.flags.detect(text)
+        ]
+        text = redact(text) if pii else text
         lang = lang if lang in ("zh", "en") else detect_lang(text)
-        hits = self.flags.detect(text)
         scam_hits = [h for h in hits if not h.legit]
         legit_hits = [h for h in hits if h.legit]
         ignore = set(self.w.get("aliases", "ignore_topics", []) or [])

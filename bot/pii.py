@@ -234,13 +234,21 @@ def find_pii(text: str, public: Collection[str] | None = None) -> list[PiiSpan]:
 
 def redact(text: str, public: Collection[str] | None = None) -> str:
     """`text` with every `find_pii` span replaced by its placeholder (see `PLACEHOLDERS`)."""
+    return redact_slice(text, 0, len(text), find_pii(text, public))
+
+
+def redact_slice(text: str, start: int, end: int, spans: list[PiiSpan]) -> str:
+    """`text[start:end]` with any part of it inside one of `spans` (from `find_pii(text)`)
+    replaced by that span's placeholder: a quote cut from a message never carries its data."""
     out: list[str] = []
-    pos = 0
-    for span in find_pii(text, public):
-        out.append(text[pos : span.start])
+    pos = start
+    for span in spans:
+        if span.end <= start or span.start >= end:
+            continue
+        out.append(text[pos : max(span.start, pos)])
         out.append(PLACEHOLDERS[span.kind])
-        pos = span.end
-    out.append(text[pos:])
+        pos = min(span.end, end)
+    out.append(text[pos:end])
     return "".join(out)
 
 

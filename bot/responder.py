@@ -81,10 +81,11 @@ class Responder:
             {"role": h.get("role", "user"), "content": redact(str(h.get("content", "")))}
             for h in (history or [])
         ]
+        # the scam check reads the message as written and redacts its own quotes (bot/check.py)
         if task == "check":
-            answer = self.check(clean, lang)
+            answer = self.check(message, lang)
         else:
-            answer = self._chat(clean, history, lang)
+            answer = self._chat(clean, history, lang, pasted=message)
         if had_pii:
             answer.text = f"{answer.text}\n\n{pii_notice(lang)}"
         answer.extra["pii_redacted"] = had_pii
@@ -103,7 +104,10 @@ class Responder:
         yield answer
 
     # --- routes ------------------------------------------------------------------------
-    def _chat(self, message: str, history: list[dict], lang: str) -> Answer:
+    def _chat(
+        self, message: str, history: list[dict], lang: str, pasted: str | None = None
+    ) -> Answer:
+        """`message` is redacted; `pasted` is the message as written, for the scam check only."""
         triage = self.triager.classify(message, lang)
         if triage.label is Label.HARMFUL:
             return self._refuse(triage, lang)
@@ -118,7 +122,7 @@ class Responder:
             return Answer(
                 text=offtopic_reply(lang), lang=lang, mode="template", triage=triage.label.value
             )
-        answer = self.check(message, lang) if self.is_pasted_check(message) else None
+        answer = self.check(pasted or message, lang) if self.is_pasted_check(message) else None
         if answer is None or answer.verdict == "legit":
             # no scam signal in the pasted text: the cited answer is more useful than "looks fine"
             checked, answer = answer, self._answer(message, history, lang)

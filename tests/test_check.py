@@ -485,3 +485,30 @@ def test_targets_on_the_tune_split(checker, lang):
         false_positives,
         topic_acc,
     )
+
+
+# --- personal data in a checked message ---------------------------------------------------
+
+
+def test_rules_see_numbers_but_quotes_never_carry_personal_data(checker):
+    # a premium-rate line is a red flag only if the rules can read it; the mobile number and
+    # the code are the sender's / user's data and must not come back in any quote
+    text = "URGENT! You have won £2000. Call 09061234567 now or text 13812345678, code 482913"
+    result = checker.check(text, "en")
+    flags = {f["flag"]: f["quote"] for f in result.red_flags}
+    assert result.verdict != "legit" and "premium_rate" in flags
+    shown = json.dumps(result.to_dict(), ensure_ascii=False) + render_check(result, "en")[0]
+    for secret in ("13812345678", "482913", "09061234567"):
+        assert secret not in shown
+    assert "[PHONE]" in flags["premium_rate"]
+
+
+def test_responder_check_does_not_echo_numbers(indexed):
+    from bot.responder import Responder
+
+    text = "【通知】恭喜中奖！请拨打0906 1234567领取，联系人手机13812345678，验证码 482913 发给客服"
+    answer = Responder(indexed).respond(text, task="check")
+    assert answer.verdict != "legit"
+    shown = answer.text + json.dumps(answer.extra["check"], ensure_ascii=False)
+    for secret in ("13812345678", "482913"):
+        assert secret not in shown
