@@ -2,7 +2,7 @@
 
 Routes: POST /api/chat (JSON, or Server-Sent Events with `"stream": true`), POST /api/check,
 POST /api/feedback, GET /widget.js, GET /demo/support, GET /healthz, and FastAPI's
-/openapi.json and /docs. Limits from `WebSettings`: body size (413), message length (422),
+/openapi.json and /docs (Swagger UI served from local files). Limits from `WebSettings`: body size (413), message length (422),
 per-IP rate (429 with Retry-After), origins (CORS and 403). A vector store that is down
 gives 503 with a clear message; the next request tries again, so service resumes by itself.
 
@@ -25,10 +25,12 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
+from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 from slowapi.errors import RateLimitExceeded
 from sse_starlette import EventSourceResponse, ServerSentEvent
 from starlette.concurrency import run_in_threadpool
+from starlette.staticfiles import StaticFiles
 
 from bot.store import IndexMismatch, StoreUnavailable
 from bot.web.limits import (
@@ -120,6 +122,8 @@ def create_app(
         title="AntiScam Assistant / 反诈助手",
         description="Fraud-awareness answers with citations. Not legal advice.",
         version="1",
+        docs_url=None,  # served below from local files: the default page loads Swagger from a CDN
+        redoc_url=None,
     )
     app.state.limiter = limiter
     app.state.service = service
@@ -207,6 +211,8 @@ def create_app(
         if feedback_id is None:
             raise ApiError(404, "unknown_answer", t("error_unknown_answer", lang))
         return JSONResponse({"ok": True, "feedback_id": feedback_id})
+
+    _add_docs(app)
 
     @app.get("/widget.js", include_in_schema=False)
     def widget_js() -> FileResponse:
@@ -311,6 +317,25 @@ async def _sse(
             )
 
     return EventSourceResponse(events(), ping=15)
+
+
+def _add_docs(app: FastAPI) -> None:
+    """/docs: Swagger UI from the `swagger-ui-bundle` package's files, so it works offline."""
+    import swagger_ui_bundle
+
+    app.mount(
+        "/docs-assets", StaticFiles(directory=swagger_ui_bundle.swagger_ui_path), name="docs-assets"
+    )
+
+    @app.get("/docs", include_in_schema=False)
+    def docs() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url=app.openapi_url or "/openapi.json",
+            title=f"{app.title} - API",
+            swagger_js_url="/docs-assets/swagger-ui-bundle.js",
+            swagger_css_url="/docs-assets/swagger-ui.css",
+            swagger_favicon_url="/docs-assets/favicon-32x32.png",
+        )
 
 
 def _add_error_handlers(app: FastAPI) -> None:

@@ -211,6 +211,9 @@ def test_health_docs_widget_and_demo_page(client):
         and "script-src 'self'" in page.headers["content-security-policy"]
     )
     assert client.get("/").status_code == 200  # the Gradio UI
+    docs = client.get("/docs").text  # Swagger UI from local files, never a CDN
+    assert "/docs-assets/swagger-ui-bundle.js" in docs and "cdn" not in docs.lower()
+    assert client.get("/docs-assets/swagger-ui-bundle.js").status_code == 200
 
 
 def test_rate_limit_is_429_with_retry_after(indexed, tmp_path):

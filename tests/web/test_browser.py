@@ -115,6 +115,12 @@ def test_gradio_check_tab_shows_a_verdict(live_server, page):
     page.locator("#check-result", has_text="判断").wait_for()
 
 
+def test_api_docs_render_offline(live_server, page):
+    page.goto(live_server.url + "/docs")
+    # Swagger UI drew the operations from /openapi.json with its locally served script
+    page.locator(".opblock-summary-path", has_text="/api/chat").first.wait_for(timeout=30_000)
+
+
 def test_widget_on_the_support_page_streams_an_answer_with_links(live_server, page):
     page.goto(live_server.url + "/demo/support")
     ask_widget(page, "有人说交一笔保证金就能马上放款，是真的吗？")
