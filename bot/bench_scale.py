@@ -19,18 +19,17 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from bot import chroma_server
 from bot.embeddings import LocalEmbeddings
 from bot.lexical import STOPWORDS
 
@@ -45,7 +44,6 @@ TARGET_RSS_MIB = 2048.0
 FILLER_CHUNKS_PER_DOC = 5
 ZH_WORDS, EN_WORDS = 90, 100  # about 200 zh characters / 650 en characters, like real chunks
 WORKER_TIMEOUT_S = 1200
-SERVER_START_TIMEOUT_S = 120
 Progress = Callable[[str], None]
 
 
@@ -284,51 +282,6 @@ def _run_worker(args: dict[str, Any], work: Path) -> dict[str, Any]:
     return json.loads(result.read_text(encoding="utf-8"))
 
 
-# --- chroma run --------------------------------------------------------------------------
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@contextmanager
-def chroma_server(path: Path, log: Path) -> Iterator[tuple[int, subprocess.Popen]]:
-    """`chroma run` over `path` on 127.0.0.1, started within a bound and always stopped."""
-    exe = Path(sys.executable).parent / "chroma"
-    cmd = str(exe) if exe.exists() else shutil.which("chroma")
-    if not cmd:
-        raise RuntimeError("the chroma CLI is missing (it ships with chromadb)")
-    port = _free_port()
-    with log.open("w") as sink:
-        proc = subprocess.Popen(
-            [cmd, "run", "--path", str(path), "--host", "127.0.0.1", "--port", str(port)],
-            stdout=sink,
-            stderr=subprocess.STDOUT,
-            env={"ANONYMIZED_TELEMETRY": "False", "PATH": os.environ.get("PATH", "/usr/bin")},
-        )
-        try:
-            deadline = time.monotonic() + SERVER_START_TIMEOUT_S
-            while True:
-                if proc.poll() is not None:
-                    raise RuntimeError(f"chroma run exited with {proc.returncode}; see {log}")
-                with socket.socket() as s:
-                    if s.connect_ex(("127.0.0.1", port)) == 0:
-                        break
-                if time.monotonic() > deadline:
-                    raise TimeoutError(
-                        f"chroma run did not listen within {SERVER_START_TIMEOUT_S}s"
-                    )
-                time.sleep(0.2)
-            yield port, proc
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=15)
-
-
 # --- the growth run ----------------------------------------------------------------------
 def run_growth(
     sizes: list[int],
@@ -366,7 +319,10 @@ def run_growth(
         runs.append(embedded)
         say(f"growth: {size} chunks, a bot process over a Chroma server (chroma run, loopback)")
         try:
-            with chroma_server(data / "chroma", work / f"chroma-{size}.log") as (port, proc):
+            with chroma_server.running(data / "chroma", work / f"chroma-{size}.log") as (
+                port,
+                proc,
+            ):
                 served = _run_worker({**base, "mode": "server", "port": port}, work)
                 if "error" not in served:
                     served["server_rss_mib"] = rss_mib(proc.pid)

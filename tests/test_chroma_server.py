@@ -2,74 +2,20 @@
 
 from __future__ import annotations
 
-import shutil
-import socket
-import subprocess
-import sys
-import time
-from pathlib import Path
-
 import pytest
 
+from bot import chroma_server as chroma_server_process
 from bot.app import build_app
 from bot.config import Settings
 from bot.ingest import ingest
 from bot.store import StoreUnavailable
 from tests.conftest import copy_knowledge
 
-CHROMA = Path(sys.executable).parent / "chroma"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_for_port(port: int, proc: subprocess.Popen, seconds: float = 60) -> None:
-    deadline = time.time() + seconds
-    while time.time() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(
-                f"chroma exited with {proc.returncode}: {proc.stdout.read()[-2000:]}"
-            )
-        with socket.socket() as s:
-            if s.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.2)
-    raise TimeoutError("chroma server did not start")
-
 
 @pytest.fixture
 def chroma_server(tmp_path):
-    if not CHROMA.exists() and not shutil.which("chroma"):
-        pytest.fail("the chroma CLI is missing: chromadb is a declared dependency")
-    port = free_port()
-    proc = subprocess.Popen(
-        [
-            str(CHROMA if CHROMA.exists() else shutil.which("chroma")),
-            "run",
-            "--path",
-            str(tmp_path / "chroma"),
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        env={"ANONYMIZED_TELEMETRY": "False", "PATH": "/usr/bin:/bin"},
-    )
-    try:
-        wait_for_port(port, proc)
-        yield port, proc
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+    with chroma_server_process.running(tmp_path / "chroma", tmp_path / "chroma.log") as server:
+        yield server
 
 
 @pytest.mark.server
@@ -95,7 +41,6 @@ def test_ingest_and_answer_through_a_chroma_server(tmp_path, e5, chroma_server):
     assert replica.chain.answer("unlock fee before the loan is paid").citations
     assert ingest(replica.store, settings.knowledge_dir).unchanged
 
-    proc.terminate()
-    proc.wait(timeout=10)
+    chroma_server_process.stop(proc)
     with pytest.raises(StoreUnavailable):
         build_app(settings, embeddings=e5).store.pointer()
