@@ -25,6 +25,7 @@ from typing import Any
 
 import yaml
 
+from bot.check_examples import ExampleBank, Resemblance
 from bot.lang import detect_lang
 from bot.pii import find_pii, redact, redact_slice
 from bot.prompts import load_prompt
@@ -132,8 +133,10 @@ class Checker:
         taxonomy: Any,
         search: Search | None = None,
         weights: CheckWeights | Mapping[str, Any] | None = None,
+        examples: ExampleBank | None = None,
     ) -> None:
         self.flags = flags
+        self.examples = examples
         self.topics = _topic_table(taxonomy)
         self.search = search
         if weights is None:
@@ -161,6 +164,16 @@ class Checker:
                 by_topic[t] = max(by_topic[t], tw * max(0.0, p.score - floor) / (1 + (i > 0)))
         return best, dict(by_topic)
 
+    def _resemblance(self, text: str, damp: float) -> tuple[Resemblance | None, float]:
+        """The nearest-examples comparison and its score term (0 without an example bank)."""
+        if self.examples is None:
+            return None, 0.0
+        n, topic_k = int(self.w.num("examples", "n", 3)), int(self.w.num("examples", "topic_k", 5))
+        near = self.examples.compare(text, n, topic_k)
+        cap = self.w.num("examples", "cap")
+        term = max(-cap, min(cap, self.w.num("examples", "scale") * near.margin))
+        return near, term * damp if term > 0 else term
+
     def check(self, text: str, lang: str | None = None) -> CheckResult:
         """Verdict, confidence, topics, quoted red flags and evidence for one message.
 
@@ -183,14 +196,21 @@ class Checker:
         passages = self.search(text, int(self.w.num("search", "k", 12))) if self.search else []
         best_sim, sim_topics = self._similarity(passages)
 
-        s_flags = sum(h.weight for h in scam_hits)
+        # A message that warns about a scam, or retells one the writer avoided, names the
+        # tricks without making them: its red flags, aliases and likeness to scam examples
+        # count only `frames.factor` as much.
+        frame_flags = set(self.w.get("frames", "flags", []) or [])
+        framed = any(h.flag in frame_flags for h in legit_hits)
+        damp = self.w.num("frames", "factor", 1.0) if framed else 1.0
+        s_flags = damp * sum(h.weight for h in scam_hits)
         s_legit = sum(h.weight for h in legit_hits)
+        near, s_examples = self._resemblance(text, damp)
         n_alias = min(len({a for _, a in alias_hits}), int(self.w.num("aliases", "cap")))
-        s_alias = self.w.num("aliases", "weight") * n_alias
+        s_alias = damp * self.w.num("aliases", "weight") * n_alias
         over = max(0.0, best_sim - self.w.num("similarity", "floor", 1.0))
         s_sim = min(self.w.num("similarity", "cap"), self.w.num("similarity", "scale") * over)
         bias = float(self.w.data.get("bias", 0.0))
-        score = bias + s_flags + s_legit + s_alias + s_sim
+        score = bias + s_flags + s_legit + s_alias + s_sim + s_examples
         p = 1.0 / (1.0 + math.exp(-score))  # logistic
         if p >= self.w.num("thresholds", "scam", 0.8):
             verdict, confidence = "scam", p
@@ -199,7 +219,9 @@ class Checker:
         else:
             verdict, confidence = "legit", 1.0 - p
 
-        topics = self._rank_topics(scam_hits, alias_hits, sim_topics) if verdict != "legit" else []
+        topics = (
+            self._rank_topics(scam_hits, alias_hits, sim_topics, near) if verdict != "legit" else []
+        )
         parts = ExplanationParts(
             verdict=verdict,
             confidence=round(confidence, 4),
@@ -231,11 +253,18 @@ class Checker:
                 "aliases": round(s_alias, 4),
                 "similarity": round(s_sim, 4),
                 "best_lure_score": round(best_sim, 4),
+                "examples": round(s_examples, 4),
+                "frame_factor": damp,
+                **(_near_signals(near) if near else {}),
             },
         )
 
     def _rank_topics(
-        self, hits: list[FlagHit], alias_hits: list[tuple[str, str]], sim_topics: dict[str, float]
+        self,
+        hits: list[FlagHit],
+        alias_hits: list[tuple[str, str]],
+        sim_topics: dict[str, float],
+        near: Resemblance | None,
     ) -> list[str]:
         scores: dict[str, float] = defaultdict(float)
         for h in hits:
@@ -245,6 +274,9 @@ class Checker:
             scores[t] += self.w.num("aliases", "topic_weight")
         for t, s in sim_topics.items():
             scores[t] += s
+        if near is not None:
+            for t, vote in near.topic_votes.items():
+                scores[t] += self.w.num("examples", "topic_weight") * vote
         exclude = set(self.w.get("topics", "exclude", []) or [])
         floor = self.w.num("topics", "min_score")
         ranked = sorted(
@@ -320,6 +352,14 @@ class Checker:
             found = self._pick(self.search(query, 3 * k), top, lang, self._todo)
             parts.todo_evidence = index_of(found)
         return list(evidence.values())
+
+
+def _near_signals(near: Resemblance) -> dict[str, float]:
+    return {
+        "examples_margin": round(near.margin, 4),
+        "nearest_example_is_scam": float(near.nearest_label == "scam"),
+        "nearest_example_similarity": round(near.nearest_similarity, 4),
+    }
 
 
 # -------------------------------------------------------------------- rendering

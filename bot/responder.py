@@ -42,6 +42,7 @@ class Responder:
     def checker(self) -> Checker:
         if self._checker is None:
             from bot.check import Checker
+            from bot.check_examples import ExampleBank
             from bot.redflags import RedFlagRules
 
             retriever = self.deps.retriever
@@ -49,6 +50,7 @@ class Responder:
                 RedFlagRules.load(),
                 self.deps.taxonomy,
                 search=lambda text, k: retriever.vector_search(text, k),
+                examples=ExampleBank.load(self.deps.embeddings.embed_queries_np),
             )
         return self._checker
 

@@ -160,6 +160,19 @@ DETECT = [
     ("wrong_number_opener", "Oh sorry, wrong number! But you seem nice, how is your day going?"),
     ("legit_warning", "凡是要求您把钱转到安全账户的都是诈骗。"),
     ("legit_warning", "Anyone asking you to share your screen is a scammer."),
+    ("legit_warning", "同事说那个“内部渠道提额”就是个骗局，让我别理。"),
+    ("legit_warning", "That's the task scam where they make you pay in later."),
+    ("told_as_story", "今天有人打电话让我开屏幕共享，我直接挂了。"),
+    ("told_as_story", "Some guy called pretending to be from my bank, so I hung up."),
+    ("fee_before_loan", "客服说要先往指定账户转1万做验资，然后才能放款。"),
+    ("fee_before_loan", "They want an unfreezing fee of 15% before the loan is released."),
+    ("asks_code", "你手机上刚收到一个验证码，麻烦念给我一下。"),
+    ("asks_code", "Sorry, I sent you a 6-digit code by mistake, can you pass it on?"),
+    ("suspicious_link", "Payment attempted. If this was not you, visit secure-mybank-verify.net"),
+    ("money_mule", "Let us use your bank account to receive client payments, easy money."),
+    ("money_mule", "Buying unused bank accounts and SIM cards, cash paid."),
+    ("debt_carrier", "你啥也不用干，就是背一下债，月供公司负责。"),
+    ("investment_lure", "私募新品，年化收益28%，每月返息。"),
 ]
 
 
@@ -195,6 +208,11 @@ def test_detector_fires_and_quotes_the_message(rules, flag, text):
         ("asks_code", "Can you send me the wifi password?"),
         ("prize_lure", "You won't be charged until the trial ends."),
         ("money_mule", "记得收微信红包哈，生日快乐！"),
+        ("legit_warning", "放心，这不是诈骗，我们是正规公司。"),
+        ("legit_warning", "It is not a scam, we are a registered company."),
+        ("legit_warning", "This is the fraud department of your bank."),
+        ("prize_lure", "我们业主群搞中秋抽奖，我抽中两张电影票。"),
+        ("card_limit_cashout", "你说在银行App里就能申请提额，是哪个菜单？"),
     ],
 )
 def test_detector_ignores_advice_and_denials(rules, flag, text):
@@ -320,6 +338,30 @@ def test_warning_is_a_counter_signal_not_a_red_flag(checker):
     }
     # "this is not a scam" is no warning
     assert checker.check("放心，这不是诈骗，请把钱转到安全账户。").verdict == "scam"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "跟你说，今天有人冒充客服让我注销学生账户，还让我开屏幕共享，我直接挂了。",
+        "My aunt got a WhatsApp offering £300 a day to like videos. I told her it's a task scam.",
+    ],
+)
+def test_a_retold_or_warned_scam_is_not_the_scam_itself(checker, text):
+    result = checker.check(text)
+    assert result.verdict == "legit", (result.red_flags, result.signals)
+    assert result.signals["frame_factor"] < 1
+
+
+def test_the_frame_only_scales_red_flags(rules, taxonomy):
+    text = "今天有人让我开屏幕共享，把钱转到安全账户，我直接挂了。"
+    weights = dict(CheckWeights.load().data)
+    full = Checker(rules, taxonomy, weights={**weights, "frames": {"factor": 1.0}}).check(text)
+    framed = Checker(rules, taxonomy, weights=weights).check(text)
+    factor = weights["frames"]["factor"]
+    assert full.signals["flags"] > 0 and framed.signals["frame_factor"] == factor
+    assert framed.signals["flags"] == pytest.approx(factor * full.signals["flags"], abs=1e-3)
+    assert framed.probability < full.probability
 
 
 def test_result_serialises_and_legit_has_no_topics(checker):
@@ -480,7 +522,7 @@ def test_targets_on_the_tune_split(checker, lang):
     topic_acc = sum(bool(x.topics) and x.topics[0] in r["topics"] for r, x in with_topic) / len(
         with_topic
     )
-    assert recall >= 0.95 and false_positives <= 1 and topic_acc >= 0.90, (
+    assert recall >= 0.95 and false_positives / len(legit) <= 0.03 and topic_acc >= 0.90, (
         recall,
         false_positives,
         topic_acc,

