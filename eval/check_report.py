@@ -164,6 +164,7 @@ def report(checker: Checker, messages: list[dict], dev: list[dict], errors: str 
         "tune": [r for r in messages if r["split"] == "tune"],
         "tune_t3": [r for r in messages if r["split"] == "tune" and r["id"][:3] == "t3-"],
         "tune_t4": [r for r in messages if r["split"] == "tune" and r["id"][:3] == "t4-"],
+        "tune_t5": [r for r in messages if r["split"] == "tune" and r["id"][:3] == "t5-"],
         "holdout": [r for r in messages if r["split"] == "holdout"],
         "holdout_h3": [r for r in messages if r["split"] == "holdout" and r["id"][:3] == "h3-"],
     }

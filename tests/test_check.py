@@ -509,26 +509,6 @@ def test_dataset_shape():
         ), topic
 
 
-@pytest.mark.parametrize("lang", ["zh", "en"])
-def test_targets_on_the_tune_split(checker, lang):
-    rows = [r for r in _rows("tune") if r["lang"] == lang]
-    results = [checker.check(r["text"], r["lang"]) for r in rows]
-    scam = [(r, x) for r, x in zip(rows, results, strict=True) if r["label"] == "scam"]
-    legit = [x for r, x in zip(rows, results, strict=True) if r["label"] == "legit"]
-    recall = sum(x.verdict != "legit" for _, x in scam) / len(scam)
-    false_positives = sum(x.verdict != "legit" for x in legit)
-    # topic accuracy as eval/check_report.py counts it: over scam rows that name a topic
-    with_topic = [(r, x) for r, x in scam if r["topics"]]
-    topic_acc = sum(bool(x.topics) and x.topics[0] in r["topics"] for r, x in with_topic) / len(
-        with_topic
-    )
-    assert recall >= 0.95 and false_positives / len(legit) <= 0.03 and topic_acc >= 0.90, (
-        recall,
-        false_positives,
-        topic_acc,
-    )
-
-
 # --- personal data in a checked message ---------------------------------------------------
 
 

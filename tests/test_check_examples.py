@@ -168,3 +168,29 @@ def test_new_scam_wording_resembles_scam_examples(real_bank, text):
 @pytest.mark.parametrize("text", NEW_LEGIT)
 def test_new_everyday_wording_resembles_legit_examples(real_bank, text):
     assert real_bank.compare(text).margin < 0
+
+
+# ------------------------------------------------------------------ targets on the tune split
+def _tune_rows(lang: str) -> list[dict]:
+    lines = EVAL_FILES[0].read_text(encoding="utf-8").splitlines()
+    rows = [json.loads(line) for line in lines if line.strip()]
+    return [r for r in rows if r["split"] == "tune" and r["lang"] == lang]
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_targets_on_the_tune_split(real_bank, lang):
+    """Flags, aliases and nearest examples (no knowledge search) on the rows used for tuning;
+    eval/check_report.py reports the holdout split, which no test reads row by row."""
+    checker = Checker(RedFlagRules.load(), TAXONOMY, examples=real_bank)
+    rows = _tune_rows(lang)
+    results = [checker.check(r["text"], r["lang"]) for r in rows]
+    scam = [(r, x) for r, x in zip(rows, results, strict=True) if r["label"] == "scam"]
+    legit = [x for r, x in zip(rows, results, strict=True) if r["label"] == "legit"]
+    recall = sum(x.verdict != "legit" for _, x in scam) / len(scam)
+    fpr = sum(x.verdict != "legit" for x in legit) / len(legit)
+    # topic accuracy as eval/check_report.py counts it: over scam rows that name a topic
+    with_topic = [(r, x) for r, x in scam if r["topics"]]
+    topic_acc = sum(bool(x.topics) and x.topics[0] in r["topics"] for r, x in with_topic) / len(
+        with_topic
+    )
+    assert recall >= 0.95 and fpr <= 0.03 and topic_acc >= 0.90, (recall, fpr, topic_acc)
