@@ -12,11 +12,14 @@ examples (0.986).
 
 This module only measures resemblance. How much it counts, and how it mixes with red flags
 and aliases, is decided in bot/check.py with the weights in bot/data/check_weights.yaml.
-It loads no model itself and embeds the examples once, on first use.
+It loads no model itself and embeds the examples once, on first use (kept in `cache_dir`
+when one is given, so the next process loads them in milliseconds).
 """
 
 from __future__ import annotations
 
+import hashlib
+import os
 import threading
 from collections import defaultdict
 from collections.abc import Callable, Sequence
@@ -76,15 +79,56 @@ def load_examples(path: Path | str = DEFAULT_EXAMPLES_PATH) -> list[Example]:
 class ExampleBank:
     """Labelled example messages and their vectors (embedded lazily, once)."""
 
-    def __init__(self, examples: Sequence[Example], embed: Embed) -> None:
+    def __init__(
+        self,
+        examples: Sequence[Example],
+        embed: Embed,
+        cache_dir: Path | None = None,
+        embedder_id: str = "",
+    ) -> None:
+        """`cache_dir` (optional) keeps the example vectors on disk, keyed by the examples'
+        texts and `embedder_id`, so a new process does not embed them again."""
         self.examples = list(examples)
         self.embed = embed
+        self.cache_dir = Path(cache_dir) if cache_dir else None
+        self.embedder_id = embedder_id
         self._matrix: np.ndarray | None = None
         self._lock = threading.Lock()
 
     @classmethod
-    def load(cls, embed: Embed, path: Path | str = DEFAULT_EXAMPLES_PATH) -> ExampleBank:
-        return cls(load_examples(path), embed)
+    def load(
+        cls,
+        embed: Embed,
+        path: Path | str = DEFAULT_EXAMPLES_PATH,
+        cache_dir: Path | None = None,
+        embedder_id: str = "",
+    ) -> ExampleBank:
+        return cls(load_examples(path), embed, cache_dir, embedder_id)
+
+    def _cache_path(self) -> Path | None:
+        if self.cache_dir is None or not self.embedder_id:
+            return None
+        h = hashlib.sha256(self.embedder_id.encode())
+        for e in self.examples:
+            h.update(b"\0" + e.text.encode())
+        return self.cache_dir / f"check_examples-{h.hexdigest()[:16]}.npy"
+
+    def _embed_all(self) -> np.ndarray:
+        path = self._cache_path()
+        if path is not None and path.exists():
+            try:
+                cached = np.load(path)
+                if cached.shape[0] == len(self.examples):
+                    return cached
+            except (OSError, ValueError):
+                pass  # unreadable cache: embed again and overwrite it
+        matrix = np.asarray(self.embed([e.text for e in self.examples]), dtype=np.float32)
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_suffix(f".{os.getpid()}.tmp.npy")
+            np.save(tmp, matrix)
+            os.replace(tmp, path)  # readers never see a half-written file
+        return matrix
 
     def topics(self) -> set[str]:
         return {t for e in self.examples for t in e.topics}
@@ -93,8 +137,7 @@ class ExampleBank:
         if self._matrix is None:
             with self._lock:
                 if self._matrix is None:
-                    texts = [e.text for e in self.examples]
-                    self._matrix = np.asarray(self.embed(texts), dtype=np.float32)
+                    self._matrix = self._embed_all()
         return self._matrix
 
     def compare(self, text: str, n: int = 3, topic_k: int = 5) -> Resemblance:

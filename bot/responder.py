@@ -50,7 +50,11 @@ class Responder:
                 RedFlagRules.load(),
                 self.deps.taxonomy,
                 search=lambda text, k: retriever.vector_search(text, k),
-                examples=ExampleBank.load(self.deps.embeddings.embed_queries_np),
+                examples=ExampleBank.load(
+                    self.deps.embeddings.embed_queries_np,
+                    cache_dir=self.deps.settings.data_dir / "cache",
+                    embedder_id=self.deps.embeddings.id,
+                ),
             )
         return self._checker
 

@@ -121,6 +121,36 @@ def test_examples_are_embedded_once():
     assert sorted(calls) == [1, 1, len(FAKE_BANK)]
 
 
+def test_vectors_are_cached_on_disk_per_embedder_and_texts(tmp_path):
+    calls: list[int] = []
+
+    def counting(texts: list[str]) -> np.ndarray:
+        calls.append(len(texts))
+        return fake_embed(texts)
+
+    first = ExampleBank(FAKE_BANK, counting, tmp_path, "fake-1")
+    first.compare("放款")
+    assert calls == [1, len(FAKE_BANK)] and len(list(tmp_path.glob("*.npy"))) == 1
+    calls.clear()
+    again = ExampleBank(FAKE_BANK, counting, tmp_path, "fake-1")
+    assert again.compare("放款") == first.compare("放款") and calls == [1, 1]
+    calls.clear()
+    ExampleBank(FAKE_BANK, counting, tmp_path, "fake-2").compare("放款")  # another model
+    ExampleBank(FAKE_BANK[:-1], counting, tmp_path, "fake-1").compare("放款")  # other texts
+    assert calls == [1, len(FAKE_BANK), 1, len(FAKE_BANK) - 1]
+    assert len(list(tmp_path.glob("*.npy"))) == 3
+
+
+def test_an_unreadable_cache_is_rebuilt(tmp_path):
+    bank = ExampleBank(FAKE_BANK, fake_embed, tmp_path, "fake-1")
+    bank.compare("放款")
+    (path,) = tmp_path.glob("*.npy")
+    path.write_bytes(b"not numpy")
+    rebuilt = ExampleBank(FAKE_BANK, fake_embed, tmp_path, "fake-1")
+    assert rebuilt.compare("放款").margin == pytest.approx(bank.compare("放款").margin)
+    assert np.load(path).shape == (len(FAKE_BANK), 256)
+
+
 def test_the_scorer_adds_the_resemblance_term():
     rules = RedFlagRules.load()
     weights = dict(CheckWeights.load().data)
