@@ -418,8 +418,9 @@ def serve(host: str | None, port: int | None) -> None:
     settings = _settings()
     web = WebSettings.from_env()
     app = create_app(build_app(settings), web)
-    try:  # load the index, embedder and triage now rather than on the first request
+    try:  # load the index, embedder, triage and the check's examples now, not on a request
         app.state.service.responder.respond("贷款前先交保证金是诈骗吗？")
+        app.state.service.responder.respond("放款前请先缴纳保证金", task="check")
     except Exception as exc:  # noqa: BLE001 - the server starts anyway and answers 503
         console.print(f"[yellow]index not ready: {exc}[/yellow]", markup=True, highlight=False)
     uvicorn.run(
