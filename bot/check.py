@@ -5,8 +5,8 @@
 taxonomy aliases found in it, and how close it is to the lures in the knowledge articles'
 常见话术 / What they say sections (the scores of passages from the injected `search`). The
 score goes through a logistic function; thresholds turn it into scam / suspicious / legit.
-`render_check(result, lang)` turns the result into text where every sentence that leans on
-evidence carries [n], plus the matching `Citation` list (wording in `prompts/check.yaml`).
+The nearest-example signal is bot/check_examples.py; turning a result into cited text is
+bot/check_render.py.
 
 This module does not embed, store or retrieve anything itself: without `search` it works on
 flags and aliases alone. It does not call a language model and never guesses a topic that no
@@ -28,8 +28,7 @@ import yaml
 from bot.check_examples import ExampleBank, Resemblance
 from bot.lang import detect_lang
 from bot.pii import find_pii, redact, redact_slice
-from bot.prompts import load_prompt
-from bot.records import Citation, Passage
+from bot.records import Passage
 from bot.redflags import FlagHit, RedFlagRules
 
 DEFAULT_WEIGHTS_PATH = Path(__file__).resolve().parent / "data" / "check_weights.yaml"
@@ -360,86 +359,3 @@ def _near_signals(near: Resemblance) -> dict[str, float]:
         "nearest_example_is_scam": float(near.nearest_label == "scam"),
         "nearest_example_similarity": round(near.nearest_similarity, 4),
     }
-
-
-# -------------------------------------------------------------------- rendering
-_CITED_FIELDS = (
-    "doc_id",
-    "chunk_id",
-    "title",
-    "url",
-    "topics",
-    "publisher",
-    "date",
-    "source_title",
-)
-
-
-def _best_sentence(text: str, hint: str) -> str:
-    """The sentence of a passage that shares most characters/words with `hint`."""
-    pieces = re.split(r"(?<=[。！？!?])|(?<=\.)\s+|\n+", text)
-    unquote = re.compile(r'^[“"「]|[”"」](?=[。.！!？?]?$)')  # quote marks left by the split
-    sentences = [unquote.sub("", s.strip()) for s in pieces if s and s.strip()]
-    if not sentences:
-        return text.strip()
-    want = set(re.findall(r"[a-z]{3,}", hint.lower())) | {
-        hint[i : i + 2] for i in range(len(hint) - 1)
-    }
-
-    def overlap(s: str) -> int:
-        grams = set(re.findall(r"[a-z]{3,}", s.lower())) | {s[i : i + 2] for i in range(len(s) - 1)}
-        return len(want & grams)
-
-    return max(sentences, key=overlap)
-
-
-def render_check(
-    result: CheckResult, lang: str | None = None, prompt_name: str = "check"
-) -> tuple[str, list[Citation]]:
-    """Explanation text in `lang` (default: the message's language) and its citations.
-
-    Every sentence that leans on a passage ends with [n]; citation n is `citations[n - 1]`.
-    """
-    lang = lang if lang in ("zh", "en") else result.lang
-    parts = result.explanation_parts
-    citations: list[Citation] = []
-    number: dict[str, int] = {}
-
-    def cite(idx: int | None, hint: str) -> str:
-        if idx is None or not (0 <= idx < len(result.evidence)):
-            return ""
-        c = result.evidence[idx].chunk
-        if c.chunk_id not in number:
-            number[c.chunk_id] = n = len(citations) + 1
-            meta = {name: getattr(c, name) for name in _CITED_FIELDS}
-            citations.append(Citation(n=n, quote=_best_sentence(c.text, hint), **meta))
-        return f"[{number[c.chunk_id]}]"
-
-    topic = None
-    if parts.topics:
-        t = parts.topics[0]
-        name = t.names.get(lang, t.id)
-        topic = {"id": t.id, "name": name, "cite": cite(t.evidence, name)}
-    flags = []
-    for f in parts.flags:
-        label = f.labels.get(lang, f.flag)
-        flags.append({"label": label, "quote": f.quote, "cite": cite(f.evidence, f.quote + label)})
-    counters = [
-        {"label": c.labels.get(lang, c.flag), "quote": c.quote} for c in parts.counter_signals
-    ]
-    todo = None
-    if parts.todo_evidence is not None and result.evidence[parts.todo_evidence].chunk.lang == lang:
-        hint = "不要 报警 核实" if lang == "zh" else "do not report contact"
-        sentence = _best_sentence(result.evidence[parts.todo_evidence].chunk.text, hint)
-        todo = {"quote": sentence.rstrip("。.！!"), "cite": cite(parts.todo_evidence, hint)}
-    text = load_prompt(prompt_name).render(
-        lang,
-        verdict=parts.verdict,
-        pct=min(99, round(100 * parts.confidence)),
-        topic=topic,
-        topic_ids=[t.id for t in parts.topics],
-        flags=flags,
-        counters=counters,
-        todo=todo,
-    )
-    return re.sub(r"\n{3,}", "\n\n", text), citations

@@ -94,6 +94,10 @@ class ExampleBank:
         self.embedder_id = embedder_id
         self._matrix: np.ndarray | None = None
         self._lock = threading.Lock()
+        self._by_label = {
+            label: np.array([i for i, e in enumerate(self.examples) if e.label == label], dtype=int)
+            for label in LABELS
+        }
 
     @classmethod
     def load(
@@ -147,8 +151,7 @@ class ExampleBank:
         query = np.asarray(self.embed([text]), dtype=np.float32).reshape(-1)
         sims = self._vectors() @ query
         best: dict[str, np.ndarray] = {}
-        for label in LABELS:
-            idx = np.array([i for i, e in enumerate(self.examples) if e.label == label], dtype=int)
+        for label, idx in self._by_label.items():
             best[label] = idx[np.argsort(-sims[idx])] if idx.size else idx
 
         def mean_top(label: str) -> float:

@@ -156,7 +156,7 @@ class Responder:
 
     def check(self, text: str, lang: str) -> Answer:
         """The scam check on a pasted message: verdict, quoted red flags, cited evidence."""
-        from bot.check import render_check
+        from bot.check_render import render_check
 
         result = self.checker.check(text, lang)
         body, citations = render_check(result, lang)

@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bot.check import Checker, CheckResult, CheckWeights, render_check
+from bot.check import Checker, CheckResult, CheckWeights
+from bot.check_render import render_check
 from bot.records import Chunk, Passage
 from bot.redflags import RedFlagRules
 from bot.taxonomy import Taxonomy
