@@ -10,7 +10,10 @@ articles' lure / red-flag / what-to-do sections (built here, not in bot/, one bu
 sentence per passage; only a stand-in for the real retrieval pipeline); plus the nearest
 labelled examples of bot/data/check_examples.yaml (what the product uses).
 
-Usage:  .venv/bin/python eval/check_report.py [--no-search] [--errors tune|dev] [--set G.K=V]
+Usage:  .venv/bin/python eval/check_report.py [--no-search] [--product-only] [--tune-only]
+            [--errors tune|dev] [--set G.K=V]
+`--product-only` runs only the product configuration; `--tune-only` measures and prints only
+the tune split and the inspected half of the dev set (use it while tuning).
 `--errors` prints misclassified rows to stderr for the tune split, or for the even-numbered
 half of the dev set; the holdout split and the odd half of the dev set are never printed row
 by row, so they stay unseen while tuning.
@@ -146,7 +149,14 @@ def run(checker: Checker, rows: Iterable[dict]) -> tuple[list[dict], list[CheckR
     return rows, [checker.check(r["text"], r.get("lang")) for r in rows]
 
 
-def report(checker: Checker, messages: list[dict], dev: list[dict], errors: str | None) -> dict:
+def report(
+    checker: Checker,
+    messages: list[dict],
+    dev: list[dict],
+    errors: str | None,
+    inspected_only: bool = False,
+) -> dict:
+    """Metrics per split and language; with `inspected_only`, `dev` is the inspected half."""
     out: dict = {"messages": {}, "eval_dev": {}}
     # Session 3 added two batches, each by a separate author: "tune_t3" (160 rows, mostly hard
     # negatives, inspected) and "holdout_h3" (120 rows, only ever measured as totals); both
@@ -159,7 +169,7 @@ def report(checker: Checker, messages: list[dict], dev: list[dict], errors: str 
         "holdout": [r for r in messages if r["split"] == "holdout"],
         "holdout_h3": [r for r in messages if r["split"] == "holdout" and r["id"][:3] == "h3-"],
     }
-    for split, part in parts.items():
+    for split, part in ((k, v) for k, v in parts.items() if v):
         rows, results = run(checker, part)
         out["messages"][split] = {"all": metrics(rows, results)}
         for lang in ("zh", "en"):
@@ -170,6 +180,11 @@ def report(checker: Checker, messages: list[dict], dev: list[dict], errors: str 
         if errors == "tune" and split == "tune":
             print_errors(rows, results)
     rows, results = run(checker, dev)
+    if inspected_only:
+        out["eval_dev"]["en_inspected_half"] = metrics(rows, results)
+        if errors == "dev":
+            print_errors(rows, results)
+        return out
     out["eval_dev"]["en"] = metrics(rows, results)
     # Rows at even positions may be inspected while tuning (--errors dev); odd ones never are.
     for name, parity in (("en_inspected_half", 0), ("en_uninspected_half", 1)):
@@ -203,6 +218,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--errors", choices=["tune", "dev"], help="print misclassified rows to stderr")
     ap.add_argument("--dev", type=Path, default=DEV)
     ap.add_argument(
+        "--product-only", action="store_true", help="run only the product configuration"
+    )
+    ap.add_argument(
+        "--tune-only",
+        action="store_true",
+        help="print no holdout or never-inspected dev numbers (for tuning runs)",
+    )
+    ap.add_argument(
         "--set",
         action="append",
         default=[],
@@ -223,22 +246,27 @@ def main(argv: list[str] | None = None) -> int:
         group, name = key.split(".", 1)
         weights = {**weights, group: {**(weights.get(group) or {}), name: float(value)}}
 
+    if args.tune_only:  # then only the tune split and the inspected half of the dev set
+        messages = [r for r in messages if r["split"] == "tune"]
+        dev = dev[0::2]
     t0 = time.perf_counter()
-    checker = Checker(rules, taxonomy, weights=weights)
-    result["without_search"] = report(checker, messages, dev, args.errors)
-    result["without_search"]["seconds"] = round(time.perf_counter() - t0, 2)
+    if not args.product_only:
+        checker = Checker(rules, taxonomy, weights=weights)
+        result["without_search"] = report(checker, messages, dev, args.errors, args.tune_only)
+        result["without_search"]["seconds"] = round(time.perf_counter() - t0, 2)
     if not args.no_search:
-        t0 = time.perf_counter()
         chunks, e5 = knowledge_chunks(), E5Embeddings()
         search = e5_search(chunks, e5)
-        checker = Checker(rules, taxonomy, search=search, weights=weights)
-        result["with_search"] = report(checker, messages, dev, None)
-        result["with_search"]["indexed_passages"] = len(chunks)
-        result["with_search"]["seconds"] = round(time.perf_counter() - t0, 2)
+        if not args.product_only:
+            t0 = time.perf_counter()
+            checker = Checker(rules, taxonomy, search=search, weights=weights)
+            result["with_search"] = report(checker, messages, dev, None, args.tune_only)
+            result["with_search"]["indexed_passages"] = len(chunks)
+            result["with_search"]["seconds"] = round(time.perf_counter() - t0, 2)
         t0 = time.perf_counter()
         bank = ExampleBank.load(e5.embed_queries_np)
         checker = Checker(rules, taxonomy, search=search, weights=weights, examples=bank)
-        result["with_examples"] = report(checker, messages, dev, args.errors)
+        result["with_examples"] = report(checker, messages, dev, args.errors, args.tune_only)
         result["with_examples"]["examples"] = len(bank.examples)
         result["with_examples"]["seconds"] = round(time.perf_counter() - t0, 2)
     print(json.dumps(result, ensure_ascii=False, indent=2))
