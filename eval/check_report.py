@@ -158,9 +158,8 @@ def report(
 ) -> dict:
     """Metrics per split and language; with `inspected_only`, `dev` is the inspected half."""
     out: dict = {"messages": {}, "eval_dev": {}}
-    # Session 3 added two batches, each by a separate author: "tune_t3" (160 rows, mostly hard
-    # negatives, inspected) and "holdout_h3" (120 rows, only ever measured as totals); both
-    # are also counted in their split.
+    # Batches by separate authors, also counted in their split: "tune_t3/t4/t5" (inspected),
+    # "holdout_h3" (session 3) and "holdout_h4" (session 4), only ever measured as totals.
     parts = {
         "tune": [r for r in messages if r["split"] == "tune"],
         "tune_t3": [r for r in messages if r["split"] == "tune" and r["id"][:3] == "t3-"],
@@ -168,6 +167,7 @@ def report(
         "tune_t5": [r for r in messages if r["split"] == "tune" and r["id"][:3] == "t5-"],
         "holdout": [r for r in messages if r["split"] == "holdout"],
         "holdout_h3": [r for r in messages if r["split"] == "holdout" and r["id"][:3] == "h3-"],
+        "holdout_h4": [r for r in messages if r["split"] == "holdout" and r["id"][:3] == "h4-"],
     }
     for split, part in ((k, v) for k, v in parts.items() if v):
         rows, results = run(checker, part)
