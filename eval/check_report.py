@@ -158,17 +158,13 @@ def report(
 ) -> dict:
     """Metrics per split and language; with `inspected_only`, `dev` is the inspected half."""
     out: dict = {"messages": {}, "eval_dev": {}}
-    # Batches by separate authors, also counted in their split: "tune_t3/t4/t5" (inspected),
-    # "holdout_h3" (session 3) and "holdout_h4" (session 4), only ever measured as totals.
-    parts = {
-        "tune": [r for r in messages if r["split"] == "tune"],
-        "tune_t3": [r for r in messages if r["split"] == "tune" and r["id"][:3] == "t3-"],
-        "tune_t4": [r for r in messages if r["split"] == "tune" and r["id"][:3] == "t4-"],
-        "tune_t5": [r for r in messages if r["split"] == "tune" and r["id"][:3] == "t5-"],
-        "holdout": [r for r in messages if r["split"] == "holdout"],
-        "holdout_h3": [r for r in messages if r["split"] == "holdout" and r["id"][:3] == "h3-"],
-        "holdout_h4": [r for r in messages if r["split"] == "holdout" and r["id"][:3] == "h4-"],
-    }
+    # Each split, then each later batch by a separate author (ids "t3-…", "h4-…"), which is
+    # also counted in its split: tune_t3/t4/t5 were inspected, holdout_h3/h4 only as totals.
+    parts: dict[str, list[dict]] = {}
+    for split in ("tune", "holdout"):
+        parts[split] = [r for r in messages if r["split"] == split]
+        for batch in sorted({r["id"][:2] for r in parts[split] if re.match(r"[th]\d-", r["id"])}):
+            parts[f"{split}_{batch}"] = [r for r in parts[split] if r["id"][:3] == f"{batch}-"]
     for split, part in ((k, v) for k, v in parts.items() if v):
         rows, results = run(checker, part)
         out["messages"][split] = {"all": metrics(rows, results)}
