@@ -5,8 +5,8 @@
 taxonomy aliases found in it, and how close it is to the lures in the knowledge articles'
 常见话术 / What they say sections (the scores of passages from the injected `search`). The
 score goes through a logistic function; thresholds turn it into scam / suspicious / legit.
-The nearest-example signal is bot/check_examples.py; turning a result into cited text is
-bot/check_render.py.
+The nearest-example signal is bot/check_examples.py, the wording signal
+bot/check_wording.py; turning a result into cited text is bot/check_render.py.
 
 This module does not embed, store or retrieve anything itself: without `search` it works on
 flags and aliases alone. It does not call a language model and never guesses a topic that no
@@ -26,6 +26,7 @@ from typing import Any
 import yaml
 
 from bot.check_examples import ExampleBank, Resemblance
+from bot.check_wording import WordingModel
 from bot.lang import detect_lang
 from bot.pii import find_pii, redact, redact_slice
 from bot.records import Passage
@@ -133,9 +134,11 @@ class Checker:
         search: Search | None = None,
         weights: CheckWeights | Mapping[str, Any] | None = None,
         examples: ExampleBank | None = None,
+        wording: WordingModel | None = None,
     ) -> None:
         self.flags = flags
         self.examples = examples
+        self.wording = wording
         self.topics = _topic_table(taxonomy)
         self.search = search
         if weights is None:
@@ -173,6 +176,15 @@ class Checker:
         term = max(-cap, min(cap, self.w.num("examples", "scale") * near.margin))
         return near, term * damp if term > 0 else term
 
+    def _wording(self, text: str, damp: float) -> tuple[float | None, float]:
+        """The wording model's log-odds and its score term (0 without a model)."""
+        if self.wording is None:
+            return None, 0.0
+        log_odds = self.wording.score(text)
+        cap = self.w.num("wording", "cap")
+        term = max(-cap, min(cap, self.w.num("wording", "scale") * log_odds))
+        return log_odds, term * damp if term > 0 else term
+
     def check(self, text: str, lang: str | None = None) -> CheckResult:
         """Verdict, confidence, topics, quoted red flags and evidence for one message.
 
@@ -204,12 +216,13 @@ class Checker:
         s_flags = damp * sum(h.weight for h in scam_hits)
         s_legit = sum(h.weight for h in legit_hits)
         near, s_examples = self._resemblance(text, damp)
+        log_odds, s_wording = self._wording(text, damp)
         n_alias = min(len({a for _, a in alias_hits}), int(self.w.num("aliases", "cap")))
         s_alias = damp * self.w.num("aliases", "weight") * n_alias
         over = max(0.0, best_sim - self.w.num("similarity", "floor", 1.0))
         s_sim = min(self.w.num("similarity", "cap"), self.w.num("similarity", "scale") * over)
         bias = float(self.w.data.get("bias", 0.0))
-        score = bias + s_flags + s_legit + s_alias + s_sim + s_examples
+        score = bias + s_flags + s_legit + s_alias + s_sim + s_examples + s_wording
         p = 1.0 / (1.0 + math.exp(-score))  # logistic
         if p >= self.w.num("thresholds", "scam", 0.8):
             verdict, confidence = "scam", p
@@ -219,7 +232,9 @@ class Checker:
             verdict, confidence = "legit", 1.0 - p
 
         topics = (
-            self._rank_topics(scam_hits, alias_hits, sim_topics, near) if verdict != "legit" else []
+            self._rank_topics(scam_hits, alias_hits, sim_topics, near, text)
+            if verdict != "legit"
+            else []
         )
         parts = ExplanationParts(
             verdict=verdict,
@@ -253,6 +268,8 @@ class Checker:
                 "similarity": round(s_sim, 4),
                 "best_lure_score": round(best_sim, 4),
                 "examples": round(s_examples, 4),
+                "wording": round(s_wording, 4),
+                **({"wording_log_odds": round(log_odds, 4)} if log_odds is not None else {}),
                 "frame_factor": damp,
                 **(_near_signals(near) if near else {}),
             },
@@ -264,6 +281,7 @@ class Checker:
         alias_hits: list[tuple[str, str]],
         sim_topics: dict[str, float],
         near: Resemblance | None,
+        text: str,
     ) -> list[str]:
         scores: dict[str, float] = defaultdict(float)
         for h in hits:
@@ -276,6 +294,14 @@ class Checker:
         if near is not None:
             for t, vote in near.topic_votes.items():
                 scores[t] += self.w.num("examples", "topic_weight") * vote
+        # the topic heads of the example vectors and of the wording, averaged
+        heads = [near.topic_probabilities] if near is not None else []
+        if self.wording is not None:
+            heads.append(self.wording.topic_probabilities(text))
+        heads = [h for h in heads if h]
+        for head in heads:
+            for t, prob in head.items():
+                scores[t] += self.w.num("topics", "model_weight") * prob / len(heads)
         exclude = set(self.w.get("topics", "exclude", []) or [])
         floor = self.w.num("topics", "min_score")
         ranked = sorted(

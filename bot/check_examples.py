@@ -1,14 +1,15 @@
 """Nearest labelled examples for the scam check: does a message read like known scams?
 
 `ExampleBank.load(embed=...)` reads bot/data/check_examples.yaml (messages written for this
-project, each labelled scam or legit, scam ones with taxonomy topics). `bank.compare(text)`
-embeds the message with the injected `embed` and returns a `Resemblance`: the margin between
-its mean cosine similarity to the `n` closest scam examples and to the `n` closest legit ones
-(positive: reads more like the scams), topic votes from the `topic_k` closest scam examples
-(similarity-weighted shares), and the label of the single nearest example (shown in the
-check's `signals`, so a verdict can be traced). On the tune split the margin separated scam
-from legit messages better (ROC AUC 0.993) than the share of scams among the 7 nearest
-examples (0.986).
+project by several authors, each labelled scam or legit, scam ones with taxonomy topics, each
+with the `batch` of its author). `bank.compare(text)` embeds the message with the injected
+`embed` and returns a `Resemblance`: the margin between its mean cosine similarity to the `n`
+closest scam examples and to the `n` closest legit ones (positive: reads more like the
+scams), topic votes from the `topic_k` closest scam examples (similarity-weighted shares),
+the probabilities of a topic head trained on the example vectors (bot/check_topics.py), and
+the label of the single nearest example (shown in the check's `signals`, so a verdict can
+be traced). `bank.leave_out(batch)` is the bank without one author's examples, for measuring
+how the check meets writers it has never seen (eval/check_report.py).
 
 This module only measures resemblance. How much it counts, and how it mixes with red flags
 and aliases, is decided in bot/check.py with the weights in bot/data/check_weights.yaml.
@@ -29,6 +30,8 @@ from pathlib import Path
 import numpy as np
 import yaml
 
+from bot.check_topics import TopicHead
+
 DEFAULT_EXAMPLES_PATH = Path(__file__).resolve().parent / "data" / "check_examples.yaml"
 LABELS = ("scam", "legit")
 Embed = Callable[[list[str]], np.ndarray]
@@ -40,6 +43,7 @@ class Example:
     lang: str
     text: str
     topics: tuple[str, ...] = ()
+    batch: str = ""  # who wrote it: examples of one batch share an author (and a style)
 
 
 @dataclass(frozen=True)
@@ -48,10 +52,11 @@ class Resemblance:
     topic_votes: dict[str, float] = field(default_factory=dict)  # topic -> share, 0..1
     nearest_label: str = ""
     nearest_similarity: float = 0.0
+    topic_probabilities: dict[str, float] = field(default_factory=dict)  # bot/check_topics.py
 
 
 def load_examples(path: Path | str = DEFAULT_EXAMPLES_PATH) -> list[Example]:
-    """Examples from YAML (`examples: [{label, lang, topics, text}, ...]`).
+    """Examples from YAML (`examples: [{batch, label, lang, topics, text}, ...]`).
 
     Raises ValueError naming the file, the example's position and the bad field.
     """
@@ -72,7 +77,11 @@ def load_examples(path: Path | str = DEFAULT_EXAMPLES_PATH) -> list[Example]:
             raise ValueError(f"{where}: field `label` must be one of {LABELS}, got {label!r}")
         if not isinstance(topics, list) or not all(isinstance(t, str) for t in topics):
             raise ValueError(f"{where}: field `topics` must be a list of topic ids")
-        out.append(Example(label, str(row.get("lang", "")), text.strip(), tuple(topics)))
+        batch = row.get("batch", "")
+        if not isinstance(batch, str):
+            raise ValueError(f"{where}: field `batch` must be a string (quote it)")
+        lang = str(row.get("lang", ""))
+        out.append(Example(label, lang, text.strip(), tuple(topics), batch))
     return out
 
 
@@ -93,6 +102,7 @@ class ExampleBank:
         self.cache_dir = Path(cache_dir) if cache_dir else None
         self.embedder_id = embedder_id
         self._matrix: np.ndarray | None = None
+        self._topic_head: TopicHead | None = None
         self._lock = threading.Lock()
         self._by_label = {
             label: np.array([i for i, e in enumerate(self.examples) if e.label == label], dtype=int)
@@ -141,12 +151,28 @@ class ExampleBank:
                     self._matrix = self._embed_all()
         return self._matrix
 
+    def _head(self) -> TopicHead:
+        if self._topic_head is None:
+            with self._lock:
+                if self._topic_head is None:
+                    self._topic_head = TopicHead.fit(self._vectors(), self.examples)
+        return self._topic_head
+
+    def leave_out(self, batch: str) -> ExampleBank:
+        """The same bank without the examples of one batch (vectors shared, not re-embedded):
+        how the check does on an author whose messages it has never seen."""
+        keep = [i for i, e in enumerate(self.examples) if e.batch != batch]
+        bank = ExampleBank([self.examples[i] for i in keep], self.embed)
+        bank._matrix = self._vectors()[keep]
+        return bank
+
     def compare(self, text: str, n: int = 3, topic_k: int = 5) -> Resemblance:
         """Resemblance of `text` to the scam and the legit examples (see module docstring)."""
         if not self.examples:
             return Resemblance(0.0)
         query = np.asarray(self.embed([text]), dtype=np.float32).reshape(-1)
         sims = self._vectors() @ query
+        head = self._head()
         best: dict[str, np.ndarray] = {}
         for label, idx in self._by_label.items():
             best[label] = idx[np.argsort(-sims[idx])] if idx.size else idx
@@ -166,4 +192,5 @@ class ExampleBank:
             topic_votes={t: w / total for t, w in topic_w.items()},
             nearest_label=self.examples[nearest].label,
             nearest_similarity=float(sims[nearest]),
+            topic_probabilities=head.probabilities(query.reshape(1, -1)),
         )

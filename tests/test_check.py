@@ -491,14 +491,14 @@ def test_legit_results_skip_evidence(rules, taxonomy):
     assert citations == [] and "请勿泄露" in text
 
 
-# ------------------------------------------------------------------ targets on the tune split
+# ------------------------------------------------------------------ the evaluation set
 def _rows(split: str) -> list[dict]:
     rows = [json.loads(line) for line in MESSAGES.read_text(encoding="utf-8").splitlines()]
     return [r for r in rows if r["split"] == split]
 
 
 def test_dataset_shape():
-    rows = _rows("tune") + _rows("holdout")
+    rows = _rows("holdout")  # the tune rows moved into the example bank in session 5
     assert len(rows) >= 170 and sum(r["lang"] == "zh" for r in rows) >= 85
     taxonomy = yaml.safe_load(TAXONOMY_PATH.read_text(encoding="utf-8"))
     for topic in taxonomy["topics"]:

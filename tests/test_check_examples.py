@@ -8,6 +8,7 @@ import json
 import re
 import unicodedata
 import zlib
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -60,6 +61,7 @@ def _write(tmp_path: Path, body: str) -> Path:
         ("{label: scam, lang: en, topics: [], text: ''}", "text"),
         ("{label: scam, lang: en, topics: nope, text: 'hi'}", "topics"),
         ("{label: scam, lang: en, topics: [], text: 12}", "text"),
+        ("{batch: 7, label: scam, lang: en, topics: [], text: 'hi'}", "batch"),
     ],
 )
 def test_a_bad_example_names_file_position_and_field(tmp_path, row, field):
@@ -119,6 +121,26 @@ def test_examples_are_embedded_once():
     bank.compare("a")
     bank.compare("b")
     assert sorted(calls) == [1, 1, len(FAKE_BANK)]
+
+
+def test_leaving_a_batch_out_drops_its_examples_and_reuses_the_vectors():
+    calls: list[int] = []
+
+    def counting(texts: list[str]) -> np.ndarray:
+        calls.append(len(texts))
+        return fake_embed(texts)
+
+    examples = [replace(e, batch="loans" if "放款" in e.text else "rest") for e in FAKE_BANK]
+    bank = ExampleBank(examples, counting)
+    without = bank.leave_out("loans")
+    assert [e.batch for e in without.examples] == ["rest"] * 4
+    assert calls == [len(FAKE_BANK)]  # the left-out bank embedded nothing new
+    fresh = ExampleBank([e for e in examples if e.batch == "rest"], fake_embed)
+    text = "先交解冻金才能放款到账"
+    a, b = without.compare(text), fresh.compare(text)
+    assert a.margin == pytest.approx(b.margin) and a.topic_votes == pytest.approx(b.topic_votes)
+    assert bank.compare(text).topic_votes.get("advance-fee-loan", 0) > 0
+    assert "advance-fee-loan" not in without.compare(text).topic_votes
 
 
 def test_vectors_are_cached_on_disk_per_embedder_and_texts(tmp_path):
@@ -200,27 +222,27 @@ def test_new_everyday_wording_resembles_legit_examples(real_bank, text):
     assert real_bank.compare(text).margin < 0
 
 
-# ------------------------------------------------------------------ targets on the tune split
-def _tune_rows(lang: str) -> list[dict]:
-    lines = EVAL_FILES[0].read_text(encoding="utf-8").splitlines()
-    rows = [json.loads(line) for line in lines if line.strip()]
-    return [r for r in rows if r["split"] == "tune" and r["lang"] == lang]
-
-
+# ------------------------------------------------------------------ targets, one batch left out
 @pytest.mark.parametrize("lang", ["zh", "en"])
-def test_targets_on_the_tune_split(real_bank, lang):
-    """Flags, aliases and nearest examples (no knowledge search) on the rows used for tuning;
-    eval/check_report.py reports the holdout split, which no test reads row by row."""
-    checker = Checker(RedFlagRules.load(), TAXONOMY, examples=real_bank)
-    rows = _tune_rows(lang)
-    results = [checker.check(r["text"], r["lang"]) for r in rows]
-    scam = [(r, x) for r, x in zip(rows, results, strict=True) if r["label"] == "scam"]
-    legit = [x for r, x in zip(rows, results, strict=True) if r["label"] == "legit"]
+def test_targets_on_the_former_tune_batches_left_out_one_at_a_time(real_bank, lang):
+    """Flags, aliases and nearest examples (no knowledge search) on the batches that were the
+    tune split, each checked with its own batch left out of the bank, so its author's
+    wording never helps it; eval/check_report.py reports every batch and the holdout rows,
+    which no test reads row by row."""
+    rules = RedFlagRules.load()
+    scam, legit = [], []
+    for batch in sorted({e.batch for e in real_bank.examples if e.batch.startswith("tune")}):
+        checker = Checker(rules, TAXONOMY, examples=real_bank.leave_out(batch))
+        for e in real_bank.examples:
+            if e.batch == batch and e.lang == lang:
+                x = checker.check(e.text, e.lang)
+                (scam if e.label == "scam" else legit).append((e, x))
+    assert len(scam) >= 100 and len(legit) >= 100
     recall = sum(x.verdict != "legit" for _, x in scam) / len(scam)
-    fpr = sum(x.verdict != "legit" for x in legit) / len(legit)
+    fpr = sum(x.verdict != "legit" for _, x in legit) / len(legit)
     # topic accuracy as eval/check_report.py counts it: over scam rows that name a topic
-    with_topic = [(r, x) for r, x in scam if r["topics"]]
-    topic_acc = sum(bool(x.topics) and x.topics[0] in r["topics"] for r, x in with_topic) / len(
+    with_topic = [(e, x) for e, x in scam if e.topics]
+    topic_acc = sum(bool(x.topics) and x.topics[0] in e.topics for e, x in with_topic) / len(
         with_topic
     )
     assert recall >= 0.95 and fpr <= 0.03 and topic_acc >= 0.90, (recall, fpr, topic_acc)
