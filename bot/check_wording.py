@@ -10,14 +10,18 @@ time, it raised the whole check's ROC AUC on authors the red-flag rules were nev
 from 0.969 to 0.976 (en) and from 0.965 to 0.979 (zh) (eval/README.md).
 
 This module only scores wording. How much it counts is decided in bot/check.py with the
-weights in bot/data/check_weights.yaml. It trains in about a second on first use, in the
-process that uses it, from the examples it is given; it loads no file and no model itself.
+weights in bot/data/check_weights.yaml. It trains in about four seconds on first use, from
+the examples it is given (kept in `cache_dir` when one is given); it reads no other file.
 """
 
 from __future__ import annotations
 
+import hashlib
+import os
+import pickle
 import threading
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -29,15 +33,23 @@ from bot.check_topics import TopicHead
 class WordingModel:
     """Character n-gram logistic regression over labelled examples (trained lazily, once)."""
 
-    def __init__(self, examples: Sequence[Example], c: float = 4.0) -> None:
+    def __init__(
+        self, examples: Sequence[Example], c: float = 4.0, cache_dir: Path | None = None
+    ) -> None:
+        """`cache_dir` (optional) keeps the trained model on disk (a pickle of our own making,
+        keyed by the examples, `c` and the scikit-learn version), so a new process loads it in
+        a fraction of the ~4 s training takes."""
         self.examples = list(examples)
         self.c = c
+        self.cache_dir = Path(cache_dir) if cache_dir else None
         self._fitted: tuple[Any, Any, TopicHead] | None = None
         self._lock = threading.Lock()
 
     @classmethod
-    def fit(cls, examples: Sequence[Example], c: float = 4.0) -> WordingModel:
-        model = cls(examples, c)
+    def fit(
+        cls, examples: Sequence[Example], c: float = 4.0, cache_dir: Path | None = None
+    ) -> WordingModel:
+        model = cls(examples, c, cache_dir)
         model._model()
         return model
 
@@ -49,8 +61,33 @@ class WordingModel:
         if self._fitted is None:
             with self._lock:
                 if self._fitted is None:
-                    self._fitted = self._train()
+                    self._fitted = self._load_or_train()
         return self._fitted
+
+    def _cache_path(self) -> Path | None:
+        if self.cache_dir is None:
+            return None
+        import sklearn
+
+        h = hashlib.sha256(f"{sklearn.__version__}\0{self.c}".encode())
+        for e in self.examples:
+            h.update(f"\0{e.label}\0{','.join(e.topics)}\0{e.text}".encode())
+        return self.cache_dir / f"check_wording-{h.hexdigest()[:16]}.pkl"
+
+    def _load_or_train(self) -> tuple[Any, Any, TopicHead]:
+        path = self._cache_path()
+        if path is not None and path.exists():
+            try:
+                return pickle.loads(path.read_bytes())
+            except Exception:  # noqa: BLE001 - an unreadable cache is rebuilt, never fatal
+                pass
+        fitted = self._train()
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_suffix(f".{os.getpid()}.tmp")
+            tmp.write_bytes(pickle.dumps(fitted))
+            os.replace(tmp, path)  # readers never see a half-written file
+        return fitted
 
     def _train(self) -> tuple[Any, Any, TopicHead]:
         from sklearn.feature_extraction.text import TfidfVectorizer

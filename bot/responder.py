@@ -47,9 +47,10 @@ class Responder:
             from bot.redflags import RedFlagRules
 
             retriever = self.deps.retriever
+            cache = self.deps.settings.data_dir / "cache"
             examples = ExampleBank.load(
                 self.deps.embeddings.embed_queries_np,
-                cache_dir=self.deps.settings.data_dir / "cache",
+                cache_dir=cache,
                 embedder_id=self.deps.embeddings.id,
             )
             self._checker = Checker(
@@ -57,7 +58,7 @@ class Responder:
                 self.deps.taxonomy,
                 search=lambda text, k: retriever.vector_search(text, k),
                 examples=examples,
-                wording=WordingModel(examples.examples),  # trained on first use, ~1 s
+                wording=WordingModel(examples.examples, cache_dir=cache),
             )
         return self._checker
 

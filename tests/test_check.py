@@ -372,9 +372,18 @@ def test_result_serialises_and_legit_has_no_topics(checker):
 
 
 @pytest.mark.parametrize(("text", "topic"), SCAMS)
-def test_clear_scams_come_out_scam_with_the_right_topic(checker, text, topic):
+def test_clear_scams_come_out_scam_with_the_product_signals(
+    rules, taxonomy, real_bank, real_wording, text, topic
+):
+    checker = Checker(rules, taxonomy, examples=real_bank, wording=real_wording)
     result = checker.check(text)
-    assert result.verdict == "scam", (result.red_flags, result.signals)
+    assert result.verdict == "scam" and result.topics[0] == topic, result.signals
+
+
+@pytest.mark.parametrize(("text", "topic"), SCAMS)
+def test_the_rules_alone_catch_clear_scams_with_the_right_topic(checker, text, topic):
+    result = checker.check(text)
+    assert result.verdict != "legit", (result.red_flags, result.signals)
     assert result.topics[0] == topic
     assert 0.5 < result.confidence <= 1
     for flag in result.red_flags:

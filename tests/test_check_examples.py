@@ -16,7 +16,7 @@ import pytest
 import yaml
 
 from bot.check import Checker, CheckWeights
-from bot.check_examples import DEFAULT_EXAMPLES_PATH, Example, ExampleBank, load_examples
+from bot.check_examples import Example, ExampleBank, load_examples
 from bot.redflags import RedFlagRules
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -207,11 +207,6 @@ NEW_LEGIT = [
 ]
 
 
-@pytest.fixture(scope="module")
-def real_bank(e5) -> ExampleBank:
-    return ExampleBank.load(e5.embed_queries_np, DEFAULT_EXAMPLES_PATH)
-
-
 @pytest.mark.parametrize("text", NEW_SCAM)
 def test_new_scam_wording_resembles_scam_examples(real_bank, text):
     assert real_bank.compare(text).margin > 0
@@ -224,15 +219,20 @@ def test_new_everyday_wording_resembles_legit_examples(real_bank, text):
 
 # ------------------------------------------------------------------ targets, one batch left out
 @pytest.mark.parametrize("lang", ["zh", "en"])
-def test_targets_on_the_former_tune_batches_left_out_one_at_a_time(real_bank, lang):
-    """Flags, aliases and nearest examples (no knowledge search) on the batches that were the
-    tune split, each checked with its own batch left out of the bank, so its author's
-    wording never helps it; eval/check_report.py reports every batch and the holdout rows,
-    which no test reads row by row."""
+def test_targets_on_the_former_tune_batches_left_out_one_at_a_time(real_bank, real_wording, lang):
+    """Flags, aliases, nearest examples and wording (no knowledge search) on the batches that
+    were the tune split, each checked with its own batch left out of the bank and of the
+    wording model, so its author's wording never helps it; eval/check_report.py reports every
+    batch and the holdout rows, which no test reads row by row."""
     rules = RedFlagRules.load()
     scam, legit = [], []
     for batch in sorted({e.batch for e in real_bank.examples if e.batch.startswith("tune")}):
-        checker = Checker(rules, TAXONOMY, examples=real_bank.leave_out(batch))
+        checker = Checker(
+            rules,
+            TAXONOMY,
+            examples=real_bank.leave_out(batch),
+            wording=real_wording.leave_out(batch),
+        )
         for e in real_bank.examples:
             if e.batch == batch and e.lang == lang:
                 x = checker.check(e.text, e.lang)

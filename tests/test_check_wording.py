@@ -113,3 +113,24 @@ def test_the_topic_heads_can_decide_the_topic(model):
 
 def test_examples_carry_their_batch():
     assert replace(EXAMPLES[0], batch="z").batch == "z"
+
+
+def test_the_trained_model_is_cached_on_disk_per_examples(tmp_path, monkeypatch):
+    first = WordingModel.fit(EXAMPLES, cache_dir=tmp_path)
+    (path,) = tmp_path.glob("check_wording-*.pkl")
+    text = "先交解冻金才能放款"
+
+    def no_training(self):
+        raise AssertionError("trained again")
+
+    monkeypatch.setattr(WordingModel, "_train", no_training)
+    again = WordingModel(EXAMPLES, cache_dir=tmp_path)
+    assert again.score(text) == pytest.approx(first.score(text))
+    with pytest.raises(AssertionError, match="trained again"):  # other examples, other key
+        WordingModel(EXAMPLES[:-1], cache_dir=tmp_path).score(text)
+    monkeypatch.undo()
+    path.write_bytes(b"not a pickle")  # an unreadable cache is rebuilt
+    assert WordingModel(EXAMPLES, cache_dir=tmp_path).score(text) == pytest.approx(
+        first.score(text)
+    )
+    assert len(list(tmp_path.glob("check_wording-*.pkl"))) == 1
