@@ -153,9 +153,10 @@ class ExampleBank:
 
     def _head(self) -> TopicHead:
         if self._topic_head is None:
+            vectors = self._vectors()  # outside the lock: _vectors takes it too
             with self._lock:
                 if self._topic_head is None:
-                    self._topic_head = TopicHead.fit(self._vectors(), self.examples)
+                    self._topic_head = TopicHead.fit(vectors, self.examples)
         return self._topic_head
 
     def leave_out(self, batch: str) -> ExampleBank:

@@ -246,3 +246,11 @@ def test_targets_on_the_former_tune_batches_left_out_one_at_a_time(real_bank, re
         with_topic
     )
     assert recall >= 0.95 and fpr <= 0.03 and topic_acc >= 0.90, (recall, fpr, topic_acc)
+
+
+def test_the_topic_head_trains_on_a_bank_not_yet_embedded():
+    bank = ExampleBank(FAKE_BANK, fake_embed)
+    assert set(bank._head().probabilities(fake_embed(["刷单返佣金"]))) == {
+        "advance-fee-loan",
+        "task-brushing",
+    }
