@@ -3,9 +3,8 @@
 `WordingModel.fit(examples)` trains a logistic regression over character 2-4-grams
 (TF-IDF, within word boundaries, so it works on Chinese without a tokenizer) on the labelled
 example bank (bot/data/check_examples.yaml). `model.score(text)` is the model's log-odds that
-the text is a scam; `model.topic_probabilities(text)` is its
-topic head's guess at the scam pattern (bot/check_topics.py); `model.telling(text)` lists the n-grams of the text that pushed the score
-furthest either way, so a verdict can be traced to wording. Together with the topic heads
+the text is a scam (shown in the check's `signals`); `model.topic_probabilities(text)` is its
+topic head's guess at the scam pattern (bot/check_topics.py). Together with the topic heads
 and the weights refit in session 5, it took the check's leave-one-batch-out recall / false-
 positive rate on the five bank batches the red-flag rules were not written from from 67.7% /
 9.9% to 90.0% / 6.1% (en) and from 80.0% / 7.5% to 91.4% / 3.8% (zh) (eval/README.md).
@@ -114,15 +113,3 @@ class WordingModel:
         """{topic: probability} from the n-gram topic head (bot/check_topics.py)."""
         vectorizer, _, head = self._model()
         return head.probabilities(vectorizer.transform([text]))
-
-    def telling(self, text: str, n: int = 5) -> list[tuple[str, float]]:
-        """The `n` n-grams of `text` with the largest contributions to its score, with signs
-        (positive: reads like scams)."""
-        vectorizer, classifier, _ = self._model()
-        row = vectorizer.transform([text]).tocoo()
-        names = vectorizer.get_feature_names_out()
-        parts = [
-            (str(names[j]), float(v * classifier.coef_[0][j]))
-            for j, v in zip(row.col, row.data, strict=True)
-        ]
-        return sorted(parts, key=lambda p: -abs(p[1]))[:n]

@@ -44,14 +44,6 @@ def test_wording_reads_fee_talk_as_scam_and_chat_as_legit(model):
     assert model.score("先交解冻金才能放款") > 0 > model.score("晚上我到家了一起吃饭")
 
 
-def test_telling_ngrams_come_from_the_text_with_signs(model):
-    text = "先交解冻金才能放款"
-    parts = model.telling(text, n=3)
-    assert len(parts) == 3 and all(gram.strip() in text for gram, _ in parts)
-    assert parts[0][1] > 0  # the strongest n-gram of a fee demand points to scam
-    assert abs(parts[0][1]) >= abs(parts[-1][1])
-
-
 def test_topic_heads_name_the_pattern(model):
     probs = model.topic_probabilities("做任务刷单，先垫付后返佣金")
     assert max(probs, key=probs.get) == TASK and sum(probs.values()) == pytest.approx(1.0)
