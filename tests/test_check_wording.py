@@ -4,7 +4,6 @@ and by the leave-one-batch-out target test in tests/test_check_examples.py."""
 
 from __future__ import annotations
 
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -101,10 +100,6 @@ def test_the_topic_heads_can_decide_the_topic(model):
     )
     assert silent.check(text, "zh").topics == []
     assert heard.check(text, "zh").topics[0] == TASK
-
-
-def test_examples_carry_their_batch():
-    assert replace(EXAMPLES[0], batch="z").batch == "z"
 
 
 def test_the_trained_model_is_cached_on_disk_per_examples(tmp_path, monkeypatch):
