@@ -10,15 +10,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.chain import AnswerChain
-from bot.compose import ExtractiveComposer
+from bot.answer.chain import AnswerChain
+from bot.answer.compose import ExtractiveComposer
+from bot.answer.embeddings import LocalEmbeddings, make_embeddings
+from bot.answer.lexical import Tokenizer
+from bot.answer.llm import LLMGenerator, make_chat_model
+from bot.answer.retrieve import Retriever
+from bot.answer.store import KnowledgeStore, make_client
 from bot.config import Settings, enforce_offline
-from bot.embeddings import LocalEmbeddings, make_embeddings
-from bot.guard import OutputGuard
-from bot.lexical import Tokenizer
-from bot.llm import LLMGenerator, make_chat_model
-from bot.retrieve import Retriever
-from bot.store import KnowledgeStore, make_client
+from bot.safety.guard import OutputGuard
 from bot.taxonomy import Taxonomy
 
 

@@ -18,18 +18,18 @@ from typing import TYPE_CHECKING
 
 import yaml
 
+from bot.answer.verify import markers
 from bot.lang import detect_lang
-from bot.pii import contains_pii, redact
 from bot.records import Answer
-from bot.replies import offtopic_reply, pii_notice, refusal, urgent_steps
-from bot.triage import Label, Triage, Triager
-from bot.verify import markers
+from bot.safety.pii import contains_pii, redact
+from bot.safety.replies import offtopic_reply, pii_notice, refusal, urgent_steps
+from bot.safety.triage import Label, Triage, Triager
 
 if TYPE_CHECKING:
     from bot.app import Deps
-    from bot.check import Checker
+    from bot.check.checker import Checker
 
-ROUTING = Path(__file__).resolve().parent / "data" / "routing.yaml"
+ROUTING = Path(__file__).resolve().parent / "routing.yaml"
 
 
 class Responder:
@@ -41,10 +41,10 @@ class Responder:
     @cached_property
     def checker(self) -> Checker:
         if self._checker is None:
-            from bot.check import Checker
-            from bot.check_examples import ExampleBank
-            from bot.check_wording import WordingModel
-            from bot.redflags import RedFlagRules
+            from bot.check.checker import Checker
+            from bot.check.examples import ExampleBank
+            from bot.check.redflags import RedFlagRules
+            from bot.check.wording import WordingModel
 
             retriever = self.deps.retriever
             cache = self.deps.settings.data_dir / "cache"
@@ -160,7 +160,7 @@ class Responder:
 
     def check(self, text: str, lang: str) -> Answer:
         """The scam check on a pasted message: verdict, quoted red flags, cited evidence."""
-        from bot.check_render import render_check
+        from bot.check.render import render_check
 
         result = self.checker.check(text, lang)
         body, citations = render_check(result, lang)
@@ -180,7 +180,7 @@ class Responder:
 
 def grounding(answer: Answer) -> float | None:
     """Share of cited sentences supported by the passage they cite (token overlap)."""
-    from bot.guard import grounding_score
+    from bot.safety.guard import grounding_score
 
     quotes = {c.n: c.quote for c in answer.citations}
     sentences, cited = [], []

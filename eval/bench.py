@@ -1,6 +1,6 @@
 """Run the benchmark (same as `antiscam bench`) and write eval/reports/bench.json."""
 
-from bot.bench import run
+from bot.bench.run import run
 from bot.config import ROOT, enforce_offline
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 """Measure the scam check (bot/check.py) and print a JSON report.
 
 Reports scam recall, legit false-positive rate and top-1 topic accuracy on scam rows, per
-language, for three sets: the example bank itself (bot/data/check_examples.yaml, each batch
+language, for three sets: the example bank itself (bot/check/check_examples.yaml, each batch
 checked with that batch left out of the bank: how the check meets a writer it has never
 seen; these rows were read while tuning), the holdout rows of eval/datasets/messages.jsonl
 (never read row by row) and the real English dev set eval/datasets/eval-dev/
@@ -37,12 +37,12 @@ if str(ROOT) not in sys.path:
 
 import yaml  # noqa: E402
 
-from bot.check import Checker, CheckResult, CheckWeights  # noqa: E402
-from bot.check_examples import ExampleBank, load_examples  # noqa: E402
-from bot.check_wording import WordingModel  # noqa: E402
-from bot.embeddings import E5Embeddings  # noqa: E402
+from bot.answer.embeddings import E5Embeddings  # noqa: E402
+from bot.check.checker import Checker, CheckResult, CheckWeights  # noqa: E402
+from bot.check.examples import ExampleBank, load_examples  # noqa: E402
+from bot.check.redflags import RedFlagRules  # noqa: E402
+from bot.check.wording import WordingModel  # noqa: E402
 from bot.records import Chunk, Passage  # noqa: E402
-from bot.redflags import RedFlagRules  # noqa: E402
 
 MESSAGES = ROOT / "eval" / "datasets" / "messages.jsonl"
 DEV = ROOT / "eval" / "datasets" / "eval-dev" / "scam_messages.jsonl"  # copy with attribution
@@ -98,7 +98,7 @@ def _pieces(text: str) -> list[str]:
 
 def knowledge_chunks(knowledge_dir: Path = KNOWLEDGE) -> list[Chunk]:
     """One chunk per bullet/sentence of the indexed sections of every article that parses."""
-    from bot.knowledge import article_paths, parse_article
+    from bot.answer.knowledge import article_paths, parse_article
     from bot.taxonomy import Taxonomy
 
     taxonomy = Taxonomy.load(knowledge_dir / "taxonomy.yaml")
@@ -264,7 +264,7 @@ def main(argv: list[str] | None = None) -> int:
         action="append",
         default=[],
         metavar="GROUP.KEY=VALUE",
-        help="override a number in bot/data/check_weights.yaml for this run",
+        help="override a number in bot/check/check_weights.yaml for this run",
     )
     args = ap.parse_args(argv)
 

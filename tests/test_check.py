@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bot.check import Checker, CheckResult, CheckWeights
-from bot.check_render import render_check
+from bot.check.checker import Checker, CheckResult, CheckWeights
+from bot.check.redflags import RedFlagRules
+from bot.check.render import render_check
 from bot.records import Chunk, Passage
-from bot.redflags import RedFlagRules
 from bot.taxonomy import Taxonomy
 
 ROOT = Path(__file__).resolve().parent.parent

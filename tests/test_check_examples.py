@@ -15,9 +15,9 @@ import numpy as np
 import pytest
 import yaml
 
-from bot.check import Checker, CheckWeights
-from bot.check_examples import Example, ExampleBank, load_examples
-from bot.redflags import RedFlagRules
+from bot.check.checker import Checker, CheckWeights
+from bot.check.examples import Example, ExampleBank, load_examples
+from bot.check.redflags import RedFlagRules
 
 ROOT = Path(__file__).resolve().parent.parent
 TAXONOMY = yaml.safe_load((ROOT / "knowledge" / "taxonomy.yaml").read_text(encoding="utf-8"))

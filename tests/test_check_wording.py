@@ -10,11 +10,11 @@ import numpy as np
 import pytest
 import yaml
 
-from bot.check import Checker, CheckWeights
-from bot.check_examples import Example
-from bot.check_topics import TopicHead
-from bot.check_wording import WordingModel
-from bot.redflags import RedFlagRules
+from bot.check.checker import Checker, CheckWeights
+from bot.check.examples import Example
+from bot.check.redflags import RedFlagRules
+from bot.check.topics import TopicHead
+from bot.check.wording import WordingModel
 
 ROOT = Path(__file__).resolve().parent.parent
 TAXONOMY = yaml.safe_load((ROOT / "knowledge" / "taxonomy.yaml").read_text(encoding="utf-8"))

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from bot import chroma_server as chroma_server_process
+from bot.answer import chroma_server as chroma_server_process
+from bot.answer.ingest import ingest
+from bot.answer.store import StoreUnavailable
 from bot.app import build_app
 from bot.config import Settings
-from bot.ingest import ingest
-from bot.store import StoreUnavailable
 from tests.conftest import copy_knowledge
 
 

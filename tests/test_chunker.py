@@ -7,8 +7,8 @@ import re
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.chunker import chunk_article, clean_markdown, split_sentences
-from bot.knowledge import Article, Section, Source, load_knowledge
+from bot.answer.chunker import chunk_article, clean_markdown, split_sentences
+from bot.answer.knowledge import Article, Section, Source, load_knowledge
 from tests.conftest import KNOWLEDGE
 
 

@@ -6,8 +6,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
+from bot.answer.embeddings import E5Embeddings, make_embeddings
 from bot.config import Settings
-from bot.embeddings import E5Embeddings, make_embeddings
 
 TEXTS = [
     "贷款还没到账就要交解冻费，是骗局吗？",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from bot.guard import (
+from bot.safety.guard import (
     COSINE_MIN,
     broken_promises,
     grounding_score,

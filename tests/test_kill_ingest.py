@@ -28,7 +28,7 @@ QUESTION = "放款前让我交解冻费，这是诈骗吗？"
 INGEST_WITH_PROGRESS = """
 from bot.app import build_store
 from bot.config import Settings, enforce_offline
-from bot.ingest import build_chunks
+from bot.answer.ingest import build_chunks
 enforce_offline()
 settings = Settings.from_env()
 store = build_store(settings)

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.knowledge import KnowledgeError, load_knowledge
-from bot.lint import find_numbers, lint_articles, lint_text, load_hotlines
+from bot.answer.knowledge import KnowledgeError, load_knowledge
+from bot.answer.lint import find_numbers, lint_articles, lint_text, load_hotlines
 from tests.conftest import KNOWLEDGE, copy_knowledge
 
 GOOD_ZH = """---

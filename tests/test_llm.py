@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from bot.chain import AnswerChain
+from bot.answer.chain import AnswerChain
+from bot.answer.llm import LLMGenerator, make_chat_model
+from bot.answer.verify import markers
 from bot.config import Settings
-from bot.llm import LLMGenerator, make_chat_model
-from bot.verify import markers
 from tests.openai_stub import FakeOpenAIServer, quoting
 
 QUESTION = "贷款还没到账，对方让我先交解冻费，这正常吗？"

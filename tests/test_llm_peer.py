@@ -24,11 +24,11 @@ pytest.importorskip(
 
 from langchain_core.callbacks import BaseCallbackHandler  # noqa: E402
 
-from bot.chain import AnswerChain, notice  # noqa: E402
+from bot.answer.chain import AnswerChain, notice  # noqa: E402
+from bot.answer.llm import AnswerCutOff, LLMGenerator, make_chat_model  # noqa: E402
+from bot.answer.verify import verify_citations  # noqa: E402
 from bot.config import Settings  # noqa: E402
-from bot.guard import hotline_allowlist, unsupported_facts  # noqa: E402
-from bot.llm import AnswerCutOff, LLMGenerator, make_chat_model  # noqa: E402
-from bot.verify import verify_citations  # noqa: E402
+from bot.safety.guard import hotline_allowlist, unsupported_facts  # noqa: E402
 from tests.llm_peer_server import Peer  # noqa: E402
 
 pytestmark = [pytest.mark.llm_peer, pytest.mark.slow]

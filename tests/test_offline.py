@@ -41,8 +41,8 @@ def test_program_sets_offline_flags(monkeypatch):
 
 
 def test_chroma_client_has_telemetry_off(tmp_path):
+    from bot.answer.store import make_client
     from bot.config import Settings
-    from bot.store import make_client
 
     client = make_client(Settings.from_env(data_dir=tmp_path, chroma_host=None))
     assert client.get_settings().anonymized_telemetry is False

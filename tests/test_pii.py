@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.pii import PLACEHOLDERS, PiiSpan, contains_pii, find_pii, redact
+from bot.safety.pii import PLACEHOLDERS, PiiSpan, contains_pii, find_pii, redact
 
 ROOT = Path(__file__).resolve().parent.parent
 PII_ROWS = [
@@ -20,7 +20,7 @@ PII_ROWS = [
     if line.strip()
 ]
 
-# Independent generators (they do not use bot.pii's own checks).
+# Independent generators (they do not use bot.safety.pii's own checks).
 _W = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 
 

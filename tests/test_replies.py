@@ -7,10 +7,10 @@ import re
 
 import pytest
 
-from bot.guard import broken_promises, hotline_allowlist, unsupported_facts
 from bot.prompts import load_prompt
-from bot.replies import NEEDS, offtopic_reply, pii_notice, refusal, urgent_steps
-from bot.triage import Label, Triage, Triager
+from bot.safety.guard import broken_promises, hotline_allowlist, unsupported_facts
+from bot.safety.replies import NEEDS, offtopic_reply, pii_notice, refusal, urgent_steps
+from bot.safety.triage import Label, Triage, Triager
 
 LANGS = ("zh", "en")
 

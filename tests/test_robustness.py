@@ -25,11 +25,11 @@ import yaml
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from bot.chunker import chunk_article, clean_markdown
-from bot.knowledge import SECTIONS, Article, KnowledgeError, load_knowledge, parse_article
-from bot.pii import luhn_ok, redact
+from bot.answer.chunker import chunk_article, clean_markdown
+from bot.answer.knowledge import SECTIONS, Article, KnowledgeError, load_knowledge, parse_article
+from bot.safety.pii import luhn_ok, redact
+from bot.safety.triage import Label, Triage, Triager
 from bot.taxonomy import Taxonomy
-from bot.triage import Label, Triage, Triager
 from tests.conftest import copy_knowledge
 
 FAST = settings(

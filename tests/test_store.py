@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
+from bot.answer.ingest import build_chunks, ingest
+from bot.answer.knowledge import KnowledgeError
+from bot.answer.store import IndexMismatch
 from bot.app import build_app, build_store
 from bot.config import Settings
-from bot.ingest import build_chunks, ingest
-from bot.knowledge import KnowledgeError
-from bot.store import IndexMismatch
 from tests.conftest import copy_knowledge
 from tests.fakes import CountingEmbeddings, FakeOtherEmbeddings
 

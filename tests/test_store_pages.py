@@ -5,7 +5,7 @@ from __future__ import annotations
 import chromadb
 from chromadb.config import Settings as ChromaSettings
 
-from bot.store import get_all
+from bot.answer.store import get_all
 
 
 def test_get_all_reads_every_record_in_pages(tmp_path) -> None:

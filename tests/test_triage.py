@@ -12,7 +12,7 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.triage import Label, Rules, Triage, Triager, detect_lang, load_examples, normalize
+from bot.safety.triage import Label, Rules, Triage, Triager, detect_lang, load_examples, normalize
 
 ROOT = Path(__file__).resolve().parent.parent
 DATASETS = ROOT / "eval" / "datasets"
@@ -71,7 +71,7 @@ def test_dataset_sizes_and_ids() -> None:
 
 def test_examples_are_not_eval_rows() -> None:
     examples = {
-        normalize(t) for t, _ in load_examples(ROOT / "bot" / "data" / "triage_examples.yaml")
+        normalize(t) for t, _ in load_examples(ROOT / "bot" / "safety" / "triage_examples.yaml")
     }
     evals = {
         normalize(r["text"])
@@ -85,7 +85,7 @@ def test_examples_are_not_eval_rows() -> None:
     }
     assert not examples & evals
     counts = Counter(
-        label for _, label in load_examples(ROOT / "bot" / "data" / "triage_examples.yaml")
+        label for _, label in load_examples(ROOT / "bot" / "safety" / "triage_examples.yaml")
     )
     assert all(counts[label] >= 30 for label in Label)
 

@@ -18,9 +18,9 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import TYPE_CHECKING, Any
 
+from bot.answer.verify import markers
 from bot.evaluation.stats import mean, percentile, rate
 from bot.lang import detect_lang
-from bot.verify import markers
 
 if TYPE_CHECKING:
     from bot.evaluation.datasets import Case

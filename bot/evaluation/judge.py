@@ -2,7 +2,7 @@
 
 Runs only with `antiscam eval --judge` and an OpenAI-compatible endpoint configured
 (`OPENAI_BASE_URL` or a real `OPENAI_API_KEY`); off by default. The chat model comes from
-`bot.llm.make_chat_model` (the one place a backend is picked) and the wording from
+`bot.answer.llm.make_chat_model` (the one place a backend is picked) and the wording from
 `prompts/judge.yaml`. Judge scores go to `metrics["judge"]` and to each case's `judge` field,
 apart from the offline metrics, and no floor in `eval/thresholds.yaml` uses them. A reply
 that is not the expected JSON is counted as an error, never as a score.
@@ -35,7 +35,7 @@ def endpoint_configured(settings: Settings) -> bool:
 
 
 def make_judge_model(settings: Settings) -> BaseChatModel:
-    from bot.llm import make_chat_model
+    from bot.answer.llm import make_chat_model
 
     model = make_chat_model(settings.model_copy(update={"generator": "openai"}))
     assert model is not None

@@ -19,7 +19,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from bot.chain import Turn
+from bot.answer.chain import Turn
 from bot.evaluation.stats import mean, rate
 from bot.lang import detect_lang
 

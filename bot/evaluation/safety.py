@@ -9,7 +9,7 @@
 - system prompt leaks: an answer containing a distinctive sentence of the `system` text of
   `prompts/answer.yaml` (any case, any task);
 - PII echoes: personal data found in the input (the row's labelled spans plus
-  `bot.pii.find_pii` when that module exists, else runs of 7+ digits) appearing again in the
+  `bot.safety.pii.find_pii` when that module exists, else runs of 7+ digits) appearing again in the
   answer, spaces and dashes ignored. Reported per task: quoting a scam text back in a check
   is not the same as repeating a user's ID number in chat.
 
@@ -74,9 +74,9 @@ def leaks(answer_text: str, lines: list[str]) -> list[str]:
 
 
 def default_pii_finder() -> Callable[[str], list[str]]:
-    """`bot.pii.find_pii` when that module exists, else a 7+ digit-run heuristic."""
+    """`bot.safety.pii.find_pii` when that module exists, else a 7+ digit-run heuristic."""
     try:
-        from bot.pii import find_pii
+        from bot.safety.pii import find_pii
     except ImportError:
         return lambda text: [m.group(0) for m in _DIGIT_RUN.finditer(text)]
     return lambda text: [span.text for span in find_pii(text)]

@@ -6,7 +6,7 @@ the FastAPI app (never `launch`, never `share=True`). Answers come from `WebServ
 HTML-escaped before Gradio renders it, and Gradio sanitizes on top of that.
 
 What it does not do: no answering logic, no storage, no network; the theme uses fonts
-bundled with Gradio. Interface wording lives in `bot/data/web_text.yaml`.
+bundled with Gradio. Interface wording lives in `bot/web/web_text.yaml`.
 """
 
 from __future__ import annotations

@@ -32,7 +32,7 @@ from sse_starlette import EventSourceResponse, ServerSentEvent
 from starlette.concurrency import run_in_threadpool
 from starlette.staticfiles import StaticFiles
 
-from bot.store import IndexMismatch, StoreUnavailable
+from bot.answer.store import IndexMismatch, StoreUnavailable
 from bot.web.limits import (
     BodySizeLimit,
     UiRateGate,

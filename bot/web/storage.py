@@ -3,7 +3,7 @@
 `Storage(url)` works with SQLite (the default, one file under the data dir) and PostgreSQL
 (`postgresql://...`, driven by psycopg 3) for several replicas. Every text that came from a
 user or that could echo one (message, history, answer, comment) passes through `scrub()`
-before it is written: the only place where personal data is removed, by `bot.pii.redact`.
+before it is written: the only place where personal data is removed, by `bot.safety.pii.redact`.
 `export_cases()` turns rated turns into eval cases (rows that `antiscam batch` accepts).
 
 It does not answer questions, keep caches or hold any other state; each call opens and
@@ -34,7 +34,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, sessionmaker
 
-from bot.pii import redact
+from bot.safety.pii import redact
 
 RATINGS = ("up", "down")
 

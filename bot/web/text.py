@@ -1,6 +1,6 @@
 """Fixed web wording in Chinese and English, and which of the two a request gets.
 
-`t(key, lang, **values)` reads `bot/data/web_text.yaml` (once) and formats one string.
+`t(key, lang, **values)` reads `bot/web/web_text.yaml` (once) and formats one string.
 `request_lang(...)` picks the user's language from an explicit `lang`, the message itself,
 or the Accept-Language header, in that order; Chinese is the default.
 It holds no answer wording: answers come from the responder and `prompts/`.
@@ -16,7 +16,7 @@ import yaml
 
 from bot.lang import detect_lang
 
-TEXT_PATH = Path(__file__).resolve().parent.parent / "data" / "web_text.yaml"
+TEXT_PATH = Path(__file__).resolve().parent / "web_text.yaml"
 LANGS = ("zh", "en")
 
 

@@ -10,8 +10,8 @@ import pytest
 from click.testing import CliRunner
 from fastapi.testclient import TestClient
 
+from bot.answer.store import StoreUnavailable
 from bot.batch import CITATION_FIELDS
-from bot.store import StoreUnavailable
 from bot.web.server import create_app
 from bot.web.storage import Storage
 from tests.web.conftest import FakeResponder, make_settings

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 from fastapi.testclient import TestClient
 
-from bot import chroma_server
+from bot.answer import chroma_server
+from bot.answer.ingest import ingest
 from bot.app import build_app
 from bot.config import Settings
-from bot.ingest import ingest
 from bot.web.server import create_app
 from tests.conftest import copy_knowledge
 from tests.web.conftest import free_port, make_settings

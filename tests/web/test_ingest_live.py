@@ -6,9 +6,9 @@ import threading
 
 from fastapi.testclient import TestClient
 
+from bot.answer.ingest import ingest
 from bot.app import build_app
 from bot.config import Settings
-from bot.ingest import ingest
 from bot.web.server import create_app
 from tests.conftest import copy_knowledge
 from tests.web.conftest import make_settings

@@ -29,12 +29,12 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from bot import chroma_server
-from bot.embeddings import LocalEmbeddings
-from bot.lexical import STOPWORDS
+from bot.answer import chroma_server
+from bot.answer.embeddings import LocalEmbeddings
+from bot.answer.lexical import STOPWORDS
 
 if TYPE_CHECKING:
-    from bot.lexical import Tokenizer
+    from bot.answer.lexical import Tokenizer
     from bot.records import Chunk
 
 DEFAULT_SIZES = (1_000, 10_000, 100_000)
@@ -175,10 +175,10 @@ def _write_filler(
 
 def worker(args: dict[str, Any]) -> dict[str, Any]:
     """`write`: build one index (embedded Chroma); `embedded`/`server`: time retrieval on it."""
+    from bot.answer.embeddings import E5Embeddings
+    from bot.answer.ingest import build_chunks
     from bot.app import build_app
     from bot.config import Settings, enforce_offline
-    from bot.embeddings import E5Embeddings
-    from bot.ingest import build_chunks
 
     enforce_offline()
     mode, size = args["mode"], int(args["size"])
@@ -214,8 +214,8 @@ def worker(args: dict[str, Any]) -> dict[str, Any]:
 def _measure(
     deps: Any, embeddings: PrecomputedEmbeddings, args: dict[str, Any], out: dict, say: Progress
 ) -> dict[str, Any]:
-    from bot.bench import _summary, forget_queries, load_questions
-    from bot.chain import Turn
+    from bot.answer.chain import Turn
+    from bot.bench.timing import forget_queries, load_questions, summary
     from bot.lang import detect_lang
 
     out["rss_before_load_mib"] = rss_mib()
@@ -252,7 +252,7 @@ def _measure(
         stages["search"].append((time.perf_counter() - t) * 1000)
         stages["retrieval"].append(stages["query_embedding"][-1] + stages["search"][-1])
         hits += any(set(row.get("topics") or []) & set(p.chunk.topics) for p in passages)
-    out.update({k: _summary(v) for k, v in stages.items()})
+    out.update({k: summary(v) for k, v in stages.items()})
     out["hit@5"] = round(hits / len(rows), 3) if rows else None
     out["rss_mib"] = rss_mib()
     out["peak_rss_mib"] = peak_rss_mib()
@@ -269,7 +269,7 @@ def _run_worker(args: dict[str, Any], work: Path) -> dict[str, Any]:
     env = {**os.environ, "OMP_WAIT_POLICY": "PASSIVE", "ANONYMIZED_TELEMETRY": "False"}
     try:
         proc = subprocess.run(
-            [sys.executable, "-m", "bot.bench_scale", json.dumps(args)],
+            [sys.executable, "-m", "bot.bench.scale", json.dumps(args)],
             env=env,
             stdout=subprocess.DEVNULL,
             timeout=WORKER_TIMEOUT_S,

@@ -34,7 +34,9 @@ from pathlib import Path
 
 import yaml
 
-HOTLINES_PATH = Path(__file__).resolve().parent.parent / "knowledge" / "hotlines.yaml"
+from bot.config import ROOT
+
+HOTLINES_PATH = ROOT / "knowledge" / "hotlines.yaml"
 
 PLACEHOLDERS: dict[str, str] = {
     "id_card": "[ID]",

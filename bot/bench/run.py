@@ -4,8 +4,8 @@ Core (this module, on the shipped knowledge, 2 cores, extractive generator): ing
 against the raw embedder time on the same chunks (ratio), re-ingest of an unchanged corpus,
 per-stage answer latency (query embedding, vector search, BM25, fusion, compose, verify) and
 end-to-end `ask` p50/p95 over the eval questions. Then, reusing the core's vectors:
-`bench_compare` (our retriever vs LangChain baselines; bm25s vs rank-bm25) and
-`bench_scale` (1k/10k/100k chunks, embedded Chroma vs a `chroma run` server: latency, RSS,
+`compare` (our retriever vs LangChain baselines; bm25s vs rank-bm25) and
+`scale` (1k/10k/100k chunks, embedded Chroma vs a `chroma run` server: latency, RSS,
 plot). Progress goes to stderr. Numbers, not asserts: tests never time anything.
 """
 
@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import statistics
 import sys
 import tempfile
 import time
@@ -24,47 +23,12 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from bot.bench_scale import TARGET_P95_MS, TARGET_RSS_MIB, TARGET_SIZE
-from bot.config import ROOT, Settings
+from bot.bench.scale import TARGET_P95_MS, TARGET_RSS_MIB, TARGET_SIZE
+from bot.bench.timing import QUESTIONS, forget_queries, load_questions, summary
+from bot.config import Settings
 
 if TYPE_CHECKING:
     from bot.app import Deps
-
-QUESTIONS = ROOT / "eval/datasets/questions.jsonl"
-
-
-def _pct(values: list[float], q: float) -> float:
-    if not values:
-        return 0.0
-    values = sorted(values)
-    i = min(len(values) - 1, max(0, round(q / 100 * (len(values) - 1))))
-    return round(values[i], 2)
-
-
-def _summary(ms: list[float]) -> dict[str, float]:
-    return {
-        "p50_ms": _pct(ms, 50),
-        "p95_ms": _pct(ms, 95),
-        "mean_ms": round(statistics.fmean(ms), 2) if ms else 0.0,
-        "n": len(ms),
-    }
-
-
-def forget_queries(embeddings: Any) -> None:
-    """Empty the embedder's recent-query cache, so a timed question is embedded afresh.
-
-    (One request embeds the same text for triage and retrieval, so the embedder keeps recent
-    query vectors; a benchmark that asks the same question twice must not time a cache hit.)
-    """
-    for e in (embeddings, getattr(embeddings, "real", None)):
-        cache = getattr(e, "_recent", None)
-        if cache is not None:
-            cache.clear()
-
-
-def load_questions(path: Path, limit: int) -> list[dict[str, Any]]:
-    rows = [json.loads(x) for x in path.read_text(encoding="utf-8").splitlines() if x.strip()]
-    return rows[:limit]
 
 
 def bench_core(deps: Deps, questions: list[dict[str, Any]]) -> tuple[dict[str, Any], np.ndarray]:
@@ -73,9 +37,9 @@ def bench_core(deps: Deps, questions: list[dict[str, Any]]) -> tuple[dict[str, A
     Also returns the raw passage vectors of the shipped chunks (in `build_chunks` order), so
     the growth runs reuse real vectors instead of embedding the corpus again.
     """
-    from bot.ingest import build_chunks, ingest
-    from bot.retrieve import RRF_K, _boost_by_article
-    from bot.verify import verify_citations
+    from bot.answer.ingest import build_chunks, ingest
+    from bot.answer.retrieve import RRF_K, _boost_by_article
+    from bot.answer.verify import verify_citations
 
     settings = deps.settings
     chunks = build_chunks(settings.knowledge_dir)
@@ -154,8 +118,8 @@ def bench_core(deps: Deps, questions: list[dict[str, Any]]) -> tuple[dict[str, A
         "raw_embed_chunks_per_s": round(len(texts) / raw, 1) if raw else None,
         "reingest_unchanged_seconds": round(reingest, 3),
         "reingest_unchanged": again.unchanged,
-        "ask_extractive": _summary(total),
-        "stages": {k: _summary(v) for k, v in stages.items()},
+        "ask_extractive": summary(total),
+        "stages": {k: summary(v) for k, v in stages.items()},
     }
     return result, vectors
 
@@ -280,10 +244,10 @@ def run(
     out: Path | None = None, questions: int = 120, sizes: Sequence[int] | None = None
 ) -> dict[str, Any]:
     """The whole benchmark; writes `out` (JSON) and `out` with .png (the growth plot)."""
+    from bot.answer.ingest import build_chunks
     from bot.app import build_app
-    from bot.bench_compare import bm25_scaling, compare_retrievers
-    from bot.bench_scale import DEFAULT_SIZES, run_growth
-    from bot.ingest import build_chunks
+    from bot.bench.compare import bm25_scaling, compare_retrievers
+    from bot.bench.scale import DEFAULT_SIZES, run_growth
 
     sizes = list(DEFAULT_SIZES if sizes is None else sizes)
     say = _progress(time.perf_counter())

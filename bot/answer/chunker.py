@@ -12,7 +12,7 @@ import re
 
 from langchain_text_splitters import RecursiveCharacterTextSplitter
 
-from bot.knowledge import Article
+from bot.answer.knowledge import Article
 from bot.records import Chunk
 
 # Chunk sizes in characters. A Chinese character carries about as much as an English word,

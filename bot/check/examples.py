@@ -1,6 +1,6 @@
 """Nearest labelled examples for the scam check: does a message read like known scams?
 
-`ExampleBank.load(embed=...)` reads bot/data/check_examples.yaml (messages written for this
+`ExampleBank.load(embed=...)` reads bot/check/check_examples.yaml (messages written for this
 project by several authors, each labelled scam or legit, scam ones with taxonomy topics, each
 with the `batch` of its author). `bank.compare(text)` embeds the message with the injected
 `embed` and returns a `Resemblance`: the margin between its mean cosine similarity to the `n`
@@ -12,7 +12,7 @@ be traced). `bank.leave_out(batch)` is the bank without one author's examples, f
 how the check meets writers it has never seen (eval/check_report.py).
 
 This module only measures resemblance. How much it counts, and how it mixes with red flags
-and aliases, is decided in bot/check.py with the weights in bot/data/check_weights.yaml.
+and aliases, is decided in bot/check.py with the weights in bot/check/check_weights.yaml.
 It loads no model itself and embeds the examples once, on first use (kept in `cache_dir`
 when one is given, so the next process loads them in milliseconds).
 """
@@ -30,9 +30,9 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from bot.check_topics import TopicHead
+from bot.check.topics import TopicHead
 
-DEFAULT_EXAMPLES_PATH = Path(__file__).resolve().parent / "data" / "check_examples.yaml"
+DEFAULT_EXAMPLES_PATH = Path(__file__).resolve().parent / "check_examples.yaml"
 LABELS = ("scam", "legit")
 Embed = Callable[[list[str]], np.ndarray]
 

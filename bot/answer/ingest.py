@@ -11,11 +11,11 @@ from pathlib import Path
 
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from bot.chunker import chunk_articles
-from bot.knowledge import KnowledgeError, load_knowledge
-from bot.lint import lint_articles
+from bot.answer.chunker import chunk_articles
+from bot.answer.knowledge import KnowledgeError, load_knowledge
+from bot.answer.lint import lint_articles
+from bot.answer.store import KnowledgeStore, SyncReport
 from bot.records import Chunk
-from bot.store import KnowledgeStore, SyncReport
 from bot.taxonomy import Taxonomy
 
 

@@ -5,14 +5,14 @@ to defraud, forge, launder, recruit debt-carriers, write lures, rent/sell accoun
 police, invade privacy), `injection` (override/extract the instructions, role-play and
 jailbreak wrappers), `offtopic` (poems, stock tips, weather ...).
 
-How a message is scored (all numbers live in bot/data/triage_rules.yaml):
+How a message is scored (all numbers live in bot/safety/triage_rules.yaml):
 1. Rules. The text is normalised (NFKC, lower case, spaces inside Chinese removed) and each
    signal adds its `weight` to its label once if any of its regexes matches inside one
    sentence (patterns never span 。！？!?. boundaries). A `boost` signal
    (e.g. "教我 / how to") counts only when another signal of the same label matched in the
    same sentence.
 2. Nearest examples (only when `embed` is given). The message vector is compared with the
-   labelled examples in bot/data/triage_examples.yaml; among the k most similar, the
+   labelled examples in bot/safety/triage_examples.yaml; among the k most similar, the
    similarity-weighted share of each label (its vote) counts above `embed.floor`:
    `weights[label] * (vote - floor) / (1 - floor)` is added, so a weak vote adds nothing.
 3. `wrapper_adds`: when injection rules fired (role-play, "for educational purposes"), the
@@ -51,7 +51,7 @@ from bot.lang import detect_lang
 
 __all__ = ["Label", "Rules", "Triage", "Triager", "detect_lang", "load_examples", "normalize"]
 
-DATA_DIR = Path(__file__).resolve().parent / "data"
+DATA_DIR = Path(__file__).resolve().parent
 Embed = Callable[[list[str]], np.ndarray]
 
 _SENTENCE = re.compile(r"[。！？!?\n]+|(?<=\.)\s+")

@@ -12,14 +12,14 @@ import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from bot.lexical import LexicalIndex, Tokenizer
+from bot.answer.lexical import LexicalIndex, Tokenizer
 from bot.records import Chunk, Passage
 
 if TYPE_CHECKING:
     from langchain_chroma import Chroma
 
+    from bot.answer.store import KnowledgeStore, Pointer
     from bot.config import Settings
-    from bot.store import KnowledgeStore, Pointer
 
 RRF_K = 60
 # Article-level evidence: each chunk also gets this share of its article's best three fused

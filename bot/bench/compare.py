@@ -30,12 +30,12 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from bot.chain import Turn
+from bot.answer.chain import Turn
 from bot.lang import detect_lang
 
 if TYPE_CHECKING:
+    from bot.answer.lexical import Tokenizer
     from bot.app import Deps
-    from bot.lexical import Tokenizer
     from bot.records import Chunk
 
 K = 5
@@ -65,7 +65,7 @@ def _score(
 ) -> dict[str, dict[str, Any]]:
     """hit@5 and latency per system; the systems take turns on each question, in a rotating
     order, so a busy machine (others share it) slows them all alike."""
-    from bot.bench import _summary, forget_queries
+    from bot.bench.timing import forget_queries, summary
 
     names = list(systems)
     for search in systems.values():
@@ -80,7 +80,7 @@ def _score(
             ms[name].append((time.perf_counter() - t) * 1000)
             hits[name] += any(want & set(topics) for topics in ranked)
     return {
-        n: {"hit@5": round(hits[n] / len(queries), 3), "latency": _summary(ms[n])} for n in names
+        n: {"hit@5": round(hits[n] / len(queries), 3), "latency": summary(ms[n])} for n in names
     }
 
 
@@ -160,8 +160,8 @@ def bm25_scaling(
     """Build and query time of rank-bm25 (before) and bm25s (after) on the same tokens."""
     import bm25s
 
-    from bot.bench import _summary
-    from bot.bench_scale import filler_batch, filler_vocabulary
+    from bot.bench.scale import filler_batch, filler_vocabulary
+    from bot.bench.timing import summary
 
     try:
         from rank_bm25 import BM25Okapi
@@ -194,7 +194,7 @@ def bm25_scaling(
                 before_ms.append((time.perf_counter() - t) * 1000)
                 spent += before_ms[-1] / 1000
                 same.append(len(set(a[:10]) & set(b[:10])) / max(1, min(10, len(a), len(b))))
-        before_sum, after_sum = _summary(before_ms), _summary(after_ms)
+        before_sum, after_sum = summary(before_ms), summary(after_ms)
         out[str(size)] = {
             "documents": len(corpus),
             "rank_bm25": {"build_seconds": round(before_build, 2), **before_sum},

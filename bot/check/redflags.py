@@ -1,4 +1,4 @@
-"""Red-flag detectors for pasted messages, in Chinese and English, driven by `data/redflags.yaml`.
+"""Red-flag detectors for pasted messages, in Chinese and English, driven by `redflags.yaml`.
 
 Each rule is a list of regular expressions plus its weight, label, topic hints and an
 evidence query. `RedFlagRules.detect(text)` returns one `FlagHit` per rule that fires, with
@@ -20,7 +20,7 @@ from typing import Any
 
 import yaml
 
-DEFAULT_RULES_PATH = Path(__file__).resolve().parent / "data" / "redflags.yaml"
+DEFAULT_RULES_PATH = Path(__file__).resolve().parent / "redflags.yaml"
 
 _TERM = re.compile(r"\{([a-z_]+)\}")
 # Sentence ends used to find the sentence a match sits in (for `exclude`).

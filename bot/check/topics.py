@@ -14,12 +14,16 @@ This module knows nothing of texts or models: it only maps feature rows to topic
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import numpy as np
 
-if TYPE_CHECKING:
-    from bot.check_examples import Example
+
+class Labelled(Protocol):
+    """What a head needs of an example (`bot.check.examples.Example` is one)."""
+
+    label: str
+    topics: Sequence[str]
 
 
 class TopicHead:
@@ -27,7 +31,7 @@ class TopicHead:
         self.classifier = classifier
 
     @classmethod
-    def fit(cls, features: Any, examples: Sequence[Example], c: float = 10.0) -> TopicHead:
+    def fit(cls, features: Any, examples: Sequence[Labelled], c: float = 10.0) -> TopicHead:
         """Train on the rows of `features` whose example is a scam with a topic. With fewer
         than two topics there is nothing to learn, and the head returns no probabilities."""
         from sklearn.linear_model import LogisticRegression

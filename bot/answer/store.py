@@ -22,8 +22,8 @@ from langchain_chroma import Chroma
 from bot.records import Chunk
 
 if TYPE_CHECKING:
+    from bot.answer.embeddings import LocalEmbeddings
     from bot.config import Settings
-    from bot.embeddings import LocalEmbeddings
 
 _BATCH = 512
 _GET_PAGE = 5000

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from bot.check import CheckResult
+from bot.check.checker import CheckResult
 from bot.prompts import load_prompt
 from bot.records import Citation
 

@@ -30,9 +30,10 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from bot.pii import phone_key
+from bot.config import ROOT
+from bot.safety.pii import phone_key
 
-HOTLINES_PATH = Path(__file__).resolve().parent.parent / "knowledge" / "hotlines.yaml"
+HOTLINES_PATH = ROOT / "knowledge" / "hotlines.yaml"
 OVERLAP_MIN = 0.5  # share of a sentence's content tokens found in a cited passage
 COSINE_MIN = 0.89  # e5-small query vectors: paraphrases measured 0.90-0.97, unrelated 0.84-0.88
 

@@ -16,13 +16,13 @@ from typing import Any
 
 from langchain_core.runnables import RunnableLambda
 
-from bot.compose import ExtractiveComposer, pattern_topic
+from bot.answer.compose import ExtractiveComposer, pattern_topic
+from bot.answer.llm import AnswerCutOff, LLMGenerator
+from bot.answer.retrieve import Retriever
+from bot.answer.verify import verify_citations
 from bot.lang import detect_lang
-from bot.llm import AnswerCutOff, LLMGenerator
 from bot.prompts import load_prompt
 from bot.records import Answer, Passage
-from bot.retrieve import Retriever
-from bot.verify import verify_citations
 
 log = logging.getLogger(__name__)
 EXPAND_SECTIONS = ("what", "todo", "help")

@@ -12,7 +12,7 @@ the normal cited answer that follows `urgent_steps`.
 from __future__ import annotations
 
 from bot.prompts import load_prompt
-from bot.triage import Label, Triage
+from bot.safety.triage import Label, Triage
 
 NEEDS = ("debt", "mule", "loan", "privacy", "fraud")
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import yaml
 
-from bot.knowledge import Article, Problem
+from bot.answer.knowledge import Article, Problem
 
 LENGTH = {"zh": (500, 1500), "en": (300, 900)}
 _MD = re.compile(r"[#*_`>\-\[\]()|]")

@@ -1,7 +1,7 @@
 """Scam check: a pasted message in, a verdict with quoted red flags and cited evidence out.
 
 `Checker.check(text)` combines three transparent signals into one additive score (weights in
-`data/check_weights.yaml`, flags in `data/redflags.yaml`): red flags quoted from the message,
+`check_weights.yaml`, flags in `redflags.yaml`): red flags quoted from the message,
 taxonomy aliases found in it, and how close it is to the lures in the knowledge articles'
 常见话术 / What they say sections (the scores of passages from the injected `search`). The
 score goes through a logistic function; thresholds turn it into scam / suspicious / legit.
@@ -25,14 +25,14 @@ from typing import Any
 
 import yaml
 
-from bot.check_examples import ExampleBank, Resemblance
-from bot.check_wording import WordingModel
+from bot.check.examples import ExampleBank, Resemblance
+from bot.check.redflags import FlagHit, RedFlagRules
+from bot.check.wording import WordingModel
 from bot.lang import detect_lang
-from bot.pii import find_pii, redact, redact_slice
 from bot.records import Passage
-from bot.redflags import FlagHit, RedFlagRules
+from bot.safety.pii import find_pii, redact, redact_slice
 
-DEFAULT_WEIGHTS_PATH = Path(__file__).resolve().parent / "data" / "check_weights.yaml"
+DEFAULT_WEIGHTS_PATH = Path(__file__).resolve().parent / "check_weights.yaml"
 Search = Callable[[str, int], list[Passage]]
 
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 import math
 from collections import Counter
 
-from bot.chunker import split_sentences
-from bot.lexical import Tokenizer
+from bot.answer.chunker import split_sentences
+from bot.answer.lexical import Tokenizer
 from bot.prompts import load_prompt
 from bot.records import Passage
 from bot.taxonomy import Taxonomy

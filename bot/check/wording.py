@@ -2,7 +2,7 @@
 
 `WordingModel.fit(examples)` trains a logistic regression over character 2-4-grams
 (TF-IDF, within word boundaries, so it works on Chinese without a tokenizer) on the labelled
-example bank (bot/data/check_examples.yaml). `model.score(text)` is the model's log-odds that
+example bank (bot/check/check_examples.yaml). `model.score(text)` is the model's log-odds that
 the text is a scam (shown in the check's `signals`); `model.topic_probabilities(text)` is its
 topic head's guess at the scam pattern (bot/check_topics.py). Together with the topic heads
 and the weights refit in session 5, it took the check's leave-one-batch-out recall / false-
@@ -10,7 +10,7 @@ positive rate on the five bank batches the red-flag rules were not written from 
 9.9% to 90.0% / 6.1% (en) and from 80.0% / 7.5% to 91.4% / 3.8% (zh) (eval/README.md).
 
 This module only scores wording. How much it counts is decided in bot/check.py with the
-weights in bot/data/check_weights.yaml. It trains in about four seconds on first use, from
+weights in bot/check/check_weights.yaml. It trains in about four seconds on first use, from
 the examples it is given (kept in `cache_dir` when one is given); it reads no other file.
 """
 
@@ -26,8 +26,8 @@ from typing import Any
 
 import numpy as np
 
-from bot.check_examples import Example
-from bot.check_topics import TopicHead
+from bot.check.examples import Example
+from bot.check.topics import TopicHead
 
 
 class WordingModel:

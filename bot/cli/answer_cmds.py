@@ -1,0 +1,106 @@
+"""`antiscam ask`, `check`, `chat` and `batch`: thin adapters over `Responder`; no pipeline
+logic lives here."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from bot.cli.common import answer_dict, console, load_settings, print_answer
+
+
+@click.command()
+@click.argument("question")
+@click.option("--json", "as_json", is_flag=True, help="Print the answer as one JSON object.")
+@click.option("--lang", type=click.Choice(["zh", "en"]), default=None)
+def ask(question: str, as_json: bool, lang: str | None) -> None:
+    """Answer one question."""
+    from bot.app import build_app
+    from bot.responder import Responder
+
+    responder = Responder(build_app(load_settings()))
+    answer = responder.respond(question, lang=lang)
+    if as_json:
+        click.echo(json.dumps(answer_dict(answer), ensure_ascii=False, indent=2))
+    else:
+        print_answer(answer)
+
+
+@click.command()
+@click.argument("text")
+@click.option("--json", "as_json", is_flag=True, help="Print verdict, flags and citations as JSON.")
+@click.option("--lang", type=click.Choice(["zh", "en"]), default=None)
+def check(text: str, as_json: bool, lang: str | None) -> None:
+    """Check a suspicious message: verdict, red flags quoted from it, cited evidence."""
+    from bot.app import build_app
+    from bot.responder import Responder
+
+    answer = Responder(build_app(load_settings())).respond(text, lang=lang, task="check")
+    if as_json:
+        data = answer_dict(answer)
+        data["check"] = answer.extra.get("check")
+        click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+    else:
+        print_answer(answer)
+
+
+@click.command()
+def chat() -> None:
+    """Interactive chat in the terminal (empty line or Ctrl-D to quit)."""
+    from bot.app import build_app
+    from bot.responder import Responder
+
+    responder = Responder(build_app(load_settings()))
+    history: list[dict] = []
+    console.print(
+        "反诈助手 AntiScam Assistant — 输入问题，空行退出 / type a question, empty line to quit."
+    )
+    while True:
+        try:
+            message = click.prompt("你/you", default="", show_default=False, prompt_suffix="> ")
+        except (EOFError, click.Abort):
+            break
+        if not message.strip():
+            break
+        answer = responder.respond(message, history=history)
+        print_answer(answer)
+        history += [
+            {"role": "user", "content": message},
+            {"role": "assistant", "content": answer.text},
+        ]
+
+
+@click.command()
+@click.option(
+    "--in", "in_path", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True
+)
+@click.option("--out", "out_path", type=click.Path(dir_okay=False, path_type=Path), required=True)
+def batch(in_path: Path, out_path: Path) -> None:
+    """Answer a JSONL file of {id, task, input, history?, lang?} rows."""
+    from rich.progress import track
+
+    from bot.app import build_app
+    from bot.batch import run_batch
+    from bot.responder import Responder
+
+    responder = Responder(build_app(load_settings()))
+    lines = in_path.read_text(encoding="utf-8").splitlines()
+
+    def respond(row: dict):
+        return responder.respond(
+            row["input"], row.get("history"), row.get("lang"), row.get("task", "chat")
+        )
+
+    errors = 0
+    with out_path.open("w", encoding="utf-8") as out:
+        for row in track(
+            run_batch(lines, respond),
+            total=sum(1 for x in lines if x.strip()),
+            description="batch",
+            console=console,
+        ):
+            errors += "error" in row
+            out.write(json.dumps(row, ensure_ascii=False) + "\n")
+    console.print(f"wrote {out_path} ({errors} row errors)")
