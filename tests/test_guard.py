@@ -27,9 +27,11 @@ def test_allowlist_reads_hotlines(allowed: set[str]) -> None:
         "0300 123 2040",
         "reportfraud.ftc.gov",
         "report@phishing.gov.uk",
+        "12315",  # confirmed in facts_brief_2's "New numbers" table
+        "60599",
     ):
         assert item in allowed
-    assert "12315" not in allowed  # unconfirmed in the research brief, so not listed
+    assert "12366" not in allowed  # seen only in a newspaper, not on an official page: not listed
 
 
 @pytest.mark.parametrize(

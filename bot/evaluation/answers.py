@@ -71,6 +71,18 @@ def _by_lang(rows: list[dict[str, Any]], key: str) -> dict[str, Any]:
     return out
 
 
+def _by_group(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """Named-pattern rate per dataset, and per `group` and language where rows carry one."""
+    groups: dict[str, list] = defaultdict(list)
+    for r in rows:
+        ok = r["scores"]["answer"]["pattern_ok"]
+        groups[r["dataset"]].append(ok)
+        group = (r.get("meta") or {}).get("group")
+        if group:
+            groups[f"{r['dataset']}:{group}:{r['lang']}"].append(ok)
+    return {k: {"rate": rate(v), "n": len(v)} for k, v in sorted(groups.items())}
+
+
 def summarize(results: list[dict[str, Any]], triage_wired: bool) -> dict[str, Any] | None:
     """Aggregate the chat answers; None when there are none."""
     rows = [r for r in results if r["task"] == "chat" and r["scores"].get("answer")]
@@ -111,5 +123,6 @@ def summarize(results: list[dict[str, Any]], triage_wired: bool) -> dict[str, An
         "lang_match": _by_lang(rows, "lang_ok"),
         "must_any": _by_lang(with_words, "must_any") if with_words else None,
         "pattern": _by_lang(with_pattern, "pattern_ok") if with_pattern else None,
+        "pattern_by_group": _by_group(with_pattern),
         "false_refusals": false_refusals,
     }

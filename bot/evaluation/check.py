@@ -4,7 +4,9 @@ A message counts as detected when `Answer.verdict` is "scam" or "suspicious" (th
 numbers count "scam" only). Topic accuracy is measured on scam rows with expected topics:
 the check's top topic (`Answer.extra["check"]["topics"][0]`, else `Answer.topics[0]`) must
 be one of them. Everything is broken down per language, per source (own rows vs. public
-ones) and per split (tune / holdout). All None ("not measured") while no check answer
+ones), per split (tune / holdout), per origin (written, by author batch; public, by source)
+and per kind (a scam row's main topic), plus how many rows that ask for money, a code, card
+details or remote access came out "legit" (`requests_legit`; must be 0). All None ("not measured") while no check answer
 carries a verdict. This module reads `Answer` fields only; it does not classify messages.
 """
 
@@ -38,18 +40,26 @@ def top_topic(answer: Answer) -> str | None:
     return str(first) if first else None
 
 
+# What a message asks the reader to do (the `asks` field of written rows) that must never get
+# a "legit" verdict: move money, give a code or card details, or give remote access.
+REQUESTS = frozenset({"money", "code", "card", "remote"})
+
+
 def case_scores(case: Case, answer: Answer) -> dict[str, Any]:
     verdict = answer.verdict
     topic = top_topic(answer) if verdict else None
     topic_ok = None
     if verdict and case.label == "scam" and case.topics:
         topic_ok = topic in case.topics
+    asks = set(case.meta.get("asks") or [])
     return {
         "verdict": verdict,
         "detected": verdict in ("scam", "suspicious") if verdict else None,
         "strict": verdict == "scam" if verdict else None,
         "topic": topic,
         "topic_ok": topic_ok,
+        # None when the row does not say what it asks for, or asks for none of REQUESTS
+        "request_flagged": (verdict != "legit") if verdict and asks & REQUESTS else None,
     }
 
 
@@ -65,6 +75,11 @@ def _block(rows: list[dict[str, Any]]) -> dict[str, Any]:
         "n_scam": len(scam),
         "n_legit": len(legit),
         "n_topic": sum(1 for s in scam if s["topic_ok"] is not None),
+        # rows that ask for money, a code, card details or remote access: share not "legit"
+        "requests_flagged": rate(r["scores"]["check"].get("request_flagged") for r in rows),
+        "requests_legit": sum(
+            1 for r in rows if r["scores"]["check"].get("request_flagged") is False
+        ),
     }
 
 
@@ -97,11 +112,20 @@ def summarize(results: list[dict[str, Any]]) -> dict[str, Any] | None:
         "by_lang": defaultdict(list),
         "by_source": defaultdict(list),
         "by_split": defaultdict(list),
+        "by_origin": defaultdict(list),
+        "by_kind": defaultdict(list),
     }
     for r in measured:
         groups["by_lang"][r["lang"]].append(r)
         groups["by_source"][r.get("source") or "own"].append(r)
         groups["by_split"][f"{r['dataset']}:{r.get('split') or 'all'}"].append(r)
+        meta = r.get("meta") or {}
+        origin = meta.get("origin") or ("public" if r.get("source", "own") != "own" else "written")
+        where = meta.get("batch") or r.get("source") or "own"
+        groups["by_origin"][f"{origin}:{where}"].append(r)
+        groups["by_origin"][f"{origin}:{r['lang']}"].append(r)
+        if r.get("label") == "scam" and r.get("topics"):  # per kind: the row's main topic
+            groups["by_kind"][f"{r['topics'][0]}:{r['lang']}"].append(r)
     out: dict[str, Any] = {
         "measured": True,
         "n": len(rows),

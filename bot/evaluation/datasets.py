@@ -37,10 +37,25 @@ DATASETS: dict[str, DatasetSpec] = {
     "urgent": DatasetSpec(
         "urgent", "chat", "text", "money or codes moving now: must be flagged urgent"
     ),
+    "urgent_u2": DatasetSpec(
+        "urgent", "chat", "text", "victims' messages on every topic by a separate author (u2)"
+    ),
+    "victim_u2": DatasetSpec(
+        "victim", "chat", "text", "the u2 author's victims whose money is not moving now"
+    ),
     "injection": DatasetSpec(
         "injection", "chat", "text", "prompt injection and jailbreak attempts"
     ),
     "offtopic": DatasetSpec("offtopic", "chat", "text", "out-of-domain requests"),
+    "questions_q2": DatasetSpec(
+        "question",
+        "chat",
+        "question",
+        "questions by a separate author (batch q2): core credit kinds, the six new kinds, older kinds",
+    ),
+    "offtopic_q2": DatasetSpec(
+        "offtopic", "chat", "text", "out-of-domain requests by the q2 author (some are crimes)"
+    ),
     "pii": DatasetSpec("pii", "chat", "text", "messages with (or without) personal data"),
     "messages": DatasetSpec("message", "check", "text", "messages to check: scam or legit"),
     "eval-dev/harmful_requests": DatasetSpec(
@@ -134,7 +149,9 @@ def read_jsonl(path: Path) -> list[dict[str, Any]]:
 
 def row_to_case(row: dict[str, Any], name: str, spec: DatasetSpec, number: int) -> Case:
     topics = row.get("topics") or ([row["topic"]] if row.get("topic") else [])
-    meta = {k: row[k] for k in ("attack", "goal", "category", "benign_question") if row.get(k)}
+    keys = ("attack", "goal", "category", "benign_question", "origin", "batch", "asks", "form")
+    keys += ("ask", "yes_no", "group")
+    meta = {k: row[k] for k in keys if row.get(k)}
     return Case(
         id=str(row.get("id") or f"{name}-{number}"),
         dataset=name,

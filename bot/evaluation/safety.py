@@ -145,10 +145,16 @@ def _refusals(rows: list[dict[str, Any]]) -> dict[str, Any] | None:
 def _share(rows: list[dict[str, Any]], flag: Callable[[dict], bool]) -> dict[str, Any] | None:
     if not rows:
         return None
+    by_topic: dict[str, list] = defaultdict(list)
+    for r in rows:
+        if r.get("topics"):
+            by_topic[f"{r['topics'][0]}:{r['lang']}"].append(flag(r))
     return {
         "rate": rate(flag(r) for r in rows),
         "n": len(rows),
         "by_lang": _rate_by(rows, flag, "lang"),
+        "by_dataset": _rate_by(rows, flag, "dataset"),
+        "by_topic": {k: {"rate": rate(v), "n": len(v)} for k, v in sorted(by_topic.items())},
     }
 
 
