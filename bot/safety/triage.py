@@ -22,7 +22,15 @@ How a message is scored (all numbers live in bot/safety/triage_rules.yaml):
    `victim_dampened` signals (threats or bribes aimed at the bot, which victims quote);
    protective intent halves `harmful`; a past event weakens `urgent`; in-domain words
    weaken `offtopic`.
-5. The first label in `priority` whose total reaches its threshold wins; else `question`.
+5. Intent model (bot/safety/intent.py, when given): the probability that the asker would do
+   it to someone else, learned from labelled perpetrator / victim / learner rows. It makes
+   the message `harmful` when it reaches `intent.threshold`, or `intent.guarded` when victim
+   or protective language is present (so a victim's wording alone never decides it). With
+   earlier user turns (`history`), the conversation read as one text counts too, once the
+   message alone reaches `intent.context_floor` ("我做催收的" ... "怎么说能让他们害怕").
+   The rules stay as explanations in `reasons`; a rule verdict of harmful stands unless the
+   model's probability is below `intent.veto` (the rules matched words, not intent).
+6. The first label in `priority` whose total reaches its threshold wins; else `question`.
 
 `Triage.score` is the winning total (for `question`: 1 minus the highest total/threshold
 ratio, floored at 0). `Triage.reasons` lists every signal, embedding vote and modifier used.
@@ -30,8 +38,8 @@ For `injection`, `benign_remainder` is the message with the override clauses rem
 what is left is an ordinary in-domain question (the caller may answer it).
 
 Language: `detect_lang` (CJK ratio) lives in bot/lang.py and is re-exported here.
-Not done here: answering, refusing (bot/replies.py), PII (bot/pii.py), output checks
-(bot/guard.py). No model is loaded and no file is read at import.
+Not done here: answering, refusing (bot/safety/replies.py), PII (bot/safety/pii.py), output checks
+(bot/safety/guard.py). No model is loaded and no file is read at import.
 """
 
 from __future__ import annotations
@@ -48,6 +56,7 @@ import numpy as np
 import yaml
 
 from bot.lang import detect_lang
+from bot.safety.intent import IntentModel
 
 __all__ = ["Label", "Rules", "Triage", "Triager", "detect_lang", "load_examples", "normalize"]
 
@@ -136,6 +145,7 @@ class Rules:
     embed_floor: float = 0.0
     embed_weights: dict[Label, float] = field(default_factory=dict)
     wrapper_adds: dict[Label, Label] = field(default_factory=dict)
+    intent: dict[str, float] = field(default_factory=dict)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Rules:
@@ -180,6 +190,7 @@ class Rules:
             embed_floor=float(embed.get("floor", 0.0)),
             embed_weights={Label(k): float(v) for k, v in embed.get("weights", {}).items()},
             wrapper_adds={Label(k): Label(v) for k, v in (data.get("wrapper_adds") or {}).items()},
+            intent={k: float(v) for k, v in (data.get("intent") or {}).items()},
         )
 
     @classmethod
@@ -203,36 +214,57 @@ def load_examples(path: Path) -> list[tuple[str, Label]]:
 
 
 class Triager:
-    """Classifies messages with rules plus (optionally) nearest labelled examples."""
+    """Classifies messages with rules, nearest labelled examples and the intent model."""
 
     def __init__(
         self,
         rules: Rules,
         examples: Sequence[tuple[str, Label | str]] = (),
         embed: Embed | None = None,
+        intent: IntentModel | None = None,
     ) -> None:
         self.rules = rules
         self.examples = [(t, Label(lbl)) for t, lbl in examples]
         self.embed = embed
+        self.intent = intent
         self._matrix: np.ndarray | None = None
 
     @classmethod
-    def from_files(cls, data_dir: Path | None = None, embed: Embed | None = None) -> Triager:
-        """Build from `<data_dir>/triage_rules.yaml` and `triage_examples.yaml`."""
+    def from_files(
+        cls,
+        data_dir: Path | None = None,
+        embed: Embed | None = None,
+        intent: bool | None = None,
+        cache_dir: Path | None = None,
+    ) -> Triager:
+        """Build from `<data_dir>/triage_rules.yaml` and `triage_examples.yaml`. The intent
+        model (trained on bot/safety/intent_sources.yaml) is on when `embed` is given, unless
+        `intent=False`; it is kept in `cache_dir` (default: `<BOT_DATA_DIR>/cache`)."""
         data_dir = Path(data_dir) if data_dir else DATA_DIR
         rules = Rules.from_yaml(data_dir / "triage_rules.yaml")
-        return cls(rules, load_examples(data_dir / "triage_examples.yaml"), embed)
+        model = None
+        if intent if intent is not None else embed is not None:
+            from bot.config import Settings
+            from bot.safety.intent_data import load_intent_examples
 
-    def classify(self, text: str, lang: str | None = None) -> Triage:
-        """Label one message; see the module docstring for the scoring."""
+            cache = cache_dir or Settings.from_env().data_dir / "cache"
+            model = IntentModel(load_intent_examples(), embed, cache_dir=cache)
+        return cls(rules, load_examples(data_dir / "triage_examples.yaml"), embed, model)
+
+    def classify(
+        self, text: str, lang: str | None = None, history: Sequence[dict] | None = None
+    ) -> Triage:
+        """Label one message (earlier turns in `history`); see the module docstring."""
         lang = lang or detect_lang(text)
-        label, score, reasons, need = self._decide(text)
+        label, score, reasons, need = self._decide(text, history)
         remainder = self._benign_remainder(text) if label is Label.INJECTION else None
         return Triage(label, score, tuple(reasons), lang, remainder, need)
 
     # -- scoring -----------------------------------------------------------------------
 
-    def _decide(self, text: str) -> tuple[Label, float, list[str], str | None]:
+    def _decide(
+        self, text: str, history: Sequence[dict] | None = None
+    ) -> tuple[Label, float, list[str], str | None]:
         norm = normalize(text)
         sentences = [x.strip() for x in _SENTENCE.split(norm) if x.strip()] or [norm]
         mods = [m for m in self.rules.modifiers if m.matches(norm)]
@@ -262,6 +294,10 @@ class Triager:
                 if weight and value > floor:
                     totals[label] += weight * (value - floor) / (1.0 - floor)
                     reasons.append(f"embed:{label}={value:.2f}")
+        p = None if self.intent is None else self._intent_p(text, history, reasons)
+        if p is not None and p < self.rules.intent.get("veto", 0.0) and totals[Label.HARMFUL]:
+            totals[Label.HARMFUL] = 0.0  # the rules matched words; the asker is not acting
+            reasons.append("intent:veto")
         fired = {s.label for s in hits}
         for target, source in self.rules.wrapper_adds.items():
             if target in fired and totals[source] > 0:
@@ -272,11 +308,28 @@ class Triager:
             for label, factor in m.factors.items():
                 totals[label] *= factor
         thr = self.rules.thresholds
+        guarded = any(m.name in ("victim", "protective") for m in mods)
+        if p is not None and p >= self.rules.intent.get("guarded" if guarded else "threshold", 0.6):
+            totals[Label.HARMFUL] = max(totals[Label.HARMFUL], thr.get(Label.HARMFUL, 1.0))
+            needs.setdefault(Label.HARMFUL, "fraud")
         for label in self.rules.priority:
             if totals[label] >= thr.get(label, 1.0):
                 return label, round(totals[label], 3), reasons, needs.get(label)
         ratio = max((totals[lbl] / thr.get(lbl, 1.0) for lbl in self.rules.priority), default=0)
         return Label.QUESTION, round(max(0.0, 1.0 - ratio), 3), reasons, None
+
+    def _intent_p(self, text: str, history: Sequence[dict] | None, reasons: list[str]) -> float:
+        """P(the asker would do it to someone else), with the conversation when it counts."""
+        alone, whole = self.intent.probability(text, history)
+        p = (
+            whole
+            if whole > alone and alone >= self.rules.intent.get("context_floor", 0.3)
+            else alone
+        )
+        if p != alone:
+            reasons.append(f"intent:context={whole:.2f}")
+        reasons.append(f"intent:harmful={p:.2f}")
+        return p
 
     def _votes(self, text: str) -> dict[Label, float]:
         """Similarity-weighted label shares among the k nearest examples."""
