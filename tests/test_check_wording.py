@@ -1,4 +1,4 @@
-"""The scam check's wording model (bot/check_wording.py) and topic heads (bot/check_topics.py),
+"""The scam check's wording model (bot/check/wording.py) and topic heads (bot/check/topics.py),
 trained on small hand-written example sets; the real bank is measured by eval/check_report.py
 and by the leave-one-batch-out target test in tests/test_check_examples.py."""
 

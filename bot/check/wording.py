@@ -4,12 +4,12 @@
 (TF-IDF, within word boundaries, so it works on Chinese without a tokenizer) on the labelled
 example bank (bot/check/check_examples.yaml). `model.score(text)` is the model's log-odds that
 the text is a scam (shown in the check's `signals`); `model.topic_probabilities(text)` is its
-topic head's guess at the scam pattern (bot/check_topics.py). Together with the topic heads
+topic head's guess at the scam pattern (bot/check/topics.py). Together with the topic heads
 and the weights refit in session 5, it took the check's leave-one-batch-out recall / false-
 positive rate on the five bank batches the red-flag rules were not written from from 67.7% /
 9.9% to 90.0% / 6.1% (en) and from 80.0% / 7.5% to 91.4% / 3.8% (zh) (eval/README.md).
 
-This module only scores wording. How much it counts is decided in bot/check.py with the
+This module only scores wording. How much it counts is decided in bot/check/checker.py with the
 weights in bot/check/check_weights.yaml. It trains in about four seconds on first use, from
 the examples it is given (kept in `cache_dir` when one is given); it reads no other file.
 """
@@ -110,6 +110,6 @@ class WordingModel:
         return float(classifier.decision_function(vectorizer.transform([text]))[0])
 
     def topic_probabilities(self, text: str) -> dict[str, float]:
-        """{topic: probability} from the n-gram topic head (bot/check_topics.py)."""
+        """{topic: probability} from the n-gram topic head (bot/check/topics.py)."""
         vectorizer, _, head = self._model()
         return head.probabilities(vectorizer.transform([text]))

@@ -17,7 +17,7 @@
   cosine similarity of the two vectors is at least `COSINE_MIN`. Sentences without content
   tokens are skipped; no scorable sentence gives 0.0.
 
-Not done here: citation-marker checks (bot/verify.py), choosing the fallback (bot/chain.py).
+Not done here: citation-marker checks (bot/answer/verify.py), choosing the fallback (bot/answer/chain.py).
 """
 
 from __future__ import annotations

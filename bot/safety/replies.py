@@ -5,7 +5,7 @@ All wording lives in prompts/refuse.yaml, prompts/urgent.yaml and prompts/offtop
 module only picks the template and its variables. Numbers and addresses in those templates
 come from knowledge/hotlines.yaml (tests/test_replies.py checks it).
 
-Not done here: deciding which reply a message gets (bot/triage.py and the responder), or
+Not done here: deciding which reply a message gets (bot/safety/triage.py and the responder), or
 the normal cited answer that follows `urgent_steps`.
 """
 
