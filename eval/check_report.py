@@ -1,4 +1,4 @@
-"""Measure the scam check (bot/check.py) and print a JSON report.
+"""Measure the scam check (bot/check/checker.py) and print a JSON report.
 
 Reports scam recall, legit false-positive rate and top-1 topic accuracy on scam rows, per
 language, for three sets: the example bank itself (bot/check/check_examples.yaml, each batch
@@ -45,9 +45,11 @@ from bot.check.wording import WordingModel  # noqa: E402
 from bot.records import Chunk, Passage  # noqa: E402
 
 MESSAGES = ROOT / "eval" / "datasets" / "messages.jsonl"
+BANK = ROOT / "bot" / "check" / "check_examples.yaml"
 DEV = ROOT / "eval" / "datasets" / "eval-dev" / "scam_messages.jsonl"  # copy with attribution
 KNOWLEDGE = ROOT / "knowledge"
 INDEXED_SECTIONS = ("lures", "flags", "todo")
+REQUESTS = {"money", "code", "card", "remote"}
 
 
 def read_jsonl(path: Path) -> list[dict]:
@@ -65,7 +67,13 @@ def metrics(rows: list[dict], results: list[CheckResult]) -> dict:
         return round(n / d, 4) if d else None
 
     with_topics = [(r, x) for r, x in scam if r.get("topics")]
+    # rows whose author says they ask for money, a code, card details or remote access
+    requests = [
+        (r, x) for r, x in zip(rows, results, strict=True) if set(r.get("asks") or []) & REQUESTS
+    ]
     return {
+        "n_requests": len(requests),
+        "requests_legit": sum(x.verdict == "legit" for _, x in requests),
         "n_scam": len(scam),
         "n_legit": len(legit),
         "recall": ratio(sum(x.verdict != "legit" for _, x in scam), len(scam)),
@@ -157,6 +165,8 @@ def run(checker: Checker, rows: Iterable[dict]) -> tuple[list[dict], list[CheckR
 
 def bank_rows() -> list[dict]:
     """The example bank as eval rows (id "<batch>:<n>"), for leave-one-batch-out runs."""
+    raw = yaml.safe_load(BANK.read_text(encoding="utf-8"))["examples"]
+    asks = {n: row.get("asks") or [] for n, row in enumerate(raw, 1)}
     return [
         {
             "id": f"{e.batch}:{n}",
@@ -165,6 +175,7 @@ def bank_rows() -> list[dict]:
             "text": e.text,
             "label": e.label,
             "topics": list(e.topics),
+            "asks": list(asks.get(n, [])),
         }
         for n, e in enumerate(load_examples(), 1)
     ]
@@ -175,6 +186,18 @@ def _add(out: dict, name: str, rows: list[dict], results: list[CheckResult]) -> 
     for lang in ("zh", "en"):
         idx = [i for i, r in enumerate(rows) if r["lang"] == lang]
         out[name][lang] = metrics([rows[i] for i in idx], [results[i] for i in idx])
+    kinds: dict[str, list[int]] = {}  # a scam row's main topic and language
+    for i, r in enumerate(rows):
+        if r["label"] == "scam" and r.get("topics"):
+            kinds.setdefault(f"{r['topics'][0]}:{r['lang']}", []).append(i)
+    out[name]["by_kind"] = {
+        k: {
+            key: v
+            for key, v in metrics([rows[i] for i in idx], [results[i] for i in idx]).items()
+            if key in ("n_scam", "recall", "topic_accuracy")
+        }
+        for k, idx in sorted(kinds.items())
+    }
 
 
 def report(

@@ -1,4 +1,4 @@
-"""Scam check: red-flag detectors (bot/redflags.py), scorer and renderer (bot/check.py).
+"""Scam check: red-flag detectors (bot/check/redflags.py), scorer and renderer (bot/check/checker.py).
 
 No embedder here: evidence comes from a tiny keyword fake standing in for the injected
 search, so the file runs in a few seconds.
@@ -157,7 +157,7 @@ DETECT = [
         "callback_alert",
         "Suspicious payment on your card. Call 0800 555 0191 now to secure your funds.",
     ),
-    ("student_account", "您的航班已取消，请联系退改签专员办理，并可领取200元延误补偿金。"),
+    ("refund_or_membership", "您的航班已取消，请联系退改签专员办理，并可领取200元延误补偿金。"),
     ("wrong_number_opener", "Oh sorry, wrong number! But you seem nice, how is your day going?"),
     ("legit_warning", "凡是要求您把钱转到安全账户的都是诈骗。"),
     ("legit_warning", "Anyone asking you to share your screen is a scammer."),
@@ -485,9 +485,12 @@ def test_render_check_citations_resolve(searched, lang):
     assert used, text
     assert sorted(set(used)) == list(range(1, len(citations) + 1))
     evidence_ids = {p.chunk.chunk_id for p in searched.evidence}
+    texts = {p.chunk.chunk_id: p.text for p in searched.evidence}
     for c in citations:
         assert c.chunk_id in evidence_ids and c.quote
-        assert c.quote in next(p.text for p in searched.evidence if p.chunk.chunk_id == c.chunk_id)
+        for quoted in c.passages:  # one citation per article, each quoted passage kept
+            assert quoted["quote"] in texts[quoted["chunk_id"]]
+    assert len({c.doc_id for c in citations}) == len(citations)
     # every citation marker closes its own sentence
     assert re.findall(r"\[\d+\](?![。.，,：:；;！!？?\]\s]|$)", text) == []
     assert ("结论" in text) == (lang == "zh")

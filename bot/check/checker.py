@@ -5,8 +5,8 @@
 taxonomy aliases found in it, and how close it is to the lures in the knowledge articles'
 常见话术 / What they say sections (the scores of passages from the injected `search`). The
 score goes through a logistic function; thresholds turn it into scam / suspicious / legit.
-The nearest-example signal is bot/check_examples.py, the wording signal
-bot/check_wording.py; turning a result into cited text is bot/check_render.py.
+The nearest-example signal is bot/check/examples.py, the wording signal
+bot/check/wording.py; turning a result into cited text is bot/check/render.py.
 
 This module does not embed, store or retrieve anything itself: without `search` it works on
 flags and aliases alone. It does not call a language model and never guesses a topic that no
@@ -65,6 +65,7 @@ class ExplanationParts:
     counter_signals: list[FlagPart] = field(default_factory=list)
     topics: list[TopicPart] = field(default_factory=list)
     todo_evidence: int | None = None  # a "what to do" passage of the top topic
+    floored: bool = False  # "suspicious" only because it asks for money, a code or access
 
 
 @dataclass
@@ -230,6 +231,14 @@ class Checker:
             verdict, confidence = "suspicious", p
         else:
             verdict, confidence = "legit", 1.0 - p
+        # The floor: a message that asks to move money, give a code or card details, or give
+        # remote access is never "legit", whatever the other terms say: nothing in a message
+        # proves who sent it. Warnings and retold scams (a frame fired) are not requests.
+        floor_flags = set(self.w.get("floor", "flags", []) or [])
+        requests = [h for h in scam_hits if h.flag in floor_flags]
+        floored = verdict == "legit" and bool(requests) and not framed
+        if floored:
+            verdict, confidence = "suspicious", self.w.num("thresholds", "suspicious", 0.5)
 
         topics = (
             self._rank_topics(scam_hits, alias_hits, sim_topics, near, text)
@@ -239,6 +248,7 @@ class Checker:
         parts = ExplanationParts(
             verdict=verdict,
             confidence=round(confidence, 4),
+            floored=floored,
             flags=[FlagPart(h.flag, h.labels, h.quote, h.weight) for h in scam_hits],
             counter_signals=[FlagPart(h.flag, h.labels, h.quote, h.weight) for h in legit_hits],
             topics=[
@@ -271,6 +281,7 @@ class Checker:
                 "wording": round(s_wording, 4),
                 **({"wording_log_odds": round(log_odds, 4)} if log_odds is not None else {}),
                 "frame_factor": damp,
+                "floor": float(floored),
                 **(_near_signals(near) if near else {}),
             },
         )

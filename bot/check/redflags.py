@@ -7,7 +7,7 @@ negative weight are "legit" counter-signals (an OTP text that says never share t
 pick-up code with no link, ...).
 
 This module only finds and quotes signals. It does not score, choose a verdict, search the
-knowledge base or write any text: `bot/check.py` does that. Nothing is read at import time.
+knowledge base or write any text: `bot/check/checker.py` does that. Nothing is read at import time.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Turn a scam-check result (bot/check.py) into text with [n] citations.
+"""Turn a scam-check result (bot/check/checker.py) into text with [n] citations.
 
 `render_check(result, lang)` writes the explanation from `result.explanation_parts` with the
 wording in `prompts/check.yaml`: every sentence that leans on a passage ends with [n], and the
@@ -52,18 +52,20 @@ def render_check(
     """
     lang = lang if lang in ("zh", "en") else result.lang
     parts = result.explanation_parts
-    citations: list[Citation] = []
-    number: dict[str, int] = {}
+    number: dict[str, int] = {}  # doc_id -> citation number: one per article
+    cited: dict[str, list[tuple[str, str]]] = {}  # doc_id -> (chunk_id, quoted sentence)
+    chunks: dict[str, object] = {}
 
     def cite(idx: int | None, hint: str) -> str:
         if idx is None or not (0 <= idx < len(result.evidence)):
             return ""
         c = result.evidence[idx].chunk
-        if c.chunk_id not in number:
-            number[c.chunk_id] = n = len(citations) + 1
-            meta = {name: getattr(c, name) for name in _CITED_FIELDS}
-            citations.append(Citation(n=n, quote=_best_sentence(c.text, hint), **meta))
-        return f"[{number[c.chunk_id]}]"
+        if c.doc_id not in number:
+            number[c.doc_id] = len(number) + 1
+            cited[c.doc_id], chunks[c.doc_id] = [], c
+        if c.chunk_id not in {cid for cid, _ in cited[c.doc_id]}:
+            cited[c.doc_id].append((c.chunk_id, _best_sentence(c.text, hint)))
+        return f"[{number[c.doc_id]}]"
 
     topic = None
     if parts.topics:
@@ -85,6 +87,7 @@ def render_check(
     text = load_prompt(prompt_name).render(
         lang,
         verdict=parts.verdict,
+        floored=parts.floored,
         pct=min(99, round(100 * parts.confidence)),
         topic=topic,
         topic_ids=[t.id for t in parts.topics],
@@ -92,4 +95,12 @@ def render_check(
         counters=counters,
         todo=todo,
     )
+    citations = []
+    for doc, n in number.items():
+        c, quotes = chunks[doc], cited[doc]
+        meta = {name: getattr(c, name) for name in _CITED_FIELDS}
+        meta["chunk_id"] = quotes[0][0]
+        passages = tuple({"chunk_id": cid, "quote": q} for cid, q in quotes)
+        quote = "\n".join(q for _, q in quotes)
+        citations.append(Citation(n=n, quote=quote, passages=passages, **meta))
     return re.sub(r"\n{3,}", "\n\n", text), citations
