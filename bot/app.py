@@ -17,6 +17,7 @@ from bot.answer.lexical import Tokenizer
 from bot.answer.llm import LLMGenerator, make_chat_model
 from bot.answer.retrieve import Retriever
 from bot.answer.store import KnowledgeStore, make_client
+from bot.answer.topic_model import PatternNamer
 from bot.config import Settings, enforce_offline
 from bot.safety.guard import OutputGuard
 from bot.taxonomy import Taxonomy
@@ -57,5 +58,6 @@ def build_app(
         ExtractiveComposer(tokenizer, taxonomy),
         llm,
         guard=OutputGuard(settings.knowledge_dir / "hotlines.yaml"),
+        namer=PatternNamer(retriever, store.embeddings.embed_queries_np, Path(settings.cache_dir)),
     )
     return Deps(settings, taxonomy, tokenizer, store.embeddings, store, retriever, chain)

@@ -15,7 +15,7 @@ from typing import Any
 
 from bot.records import Answer
 
-CITATION_FIELDS = ("n", "doc_id", "chunk_id", "title", "url", "topics", "quote")
+CITATION_FIELDS = ("n", "doc_id", "chunk_id", "title", "url", "topics", "quote", "passages")
 TASKS = ("chat", "check")
 
 

@@ -27,6 +27,9 @@ class Settings(BaseSettings):
 
     knowledge_dir: Path = Field(ROOT / "knowledge", validation_alias=_env("BOT_KNOWLEDGE_DIR"))
     data_dir: Path = Field(ROOT / ".data", validation_alias=_env("BOT_DATA_DIR"))
+    # Trained models and example vectors, keyed by their inputs (safe to share between
+    # processes and data dirs): separate from BOT_DATA_DIR so a fresh index reuses them.
+    cache_dir: Path = Field(ROOT / ".data" / "cache", validation_alias=_env("BOT_CACHE_DIR"))
 
     embedder: Literal["e5", "sentence-transformers"] = Field(
         "e5", validation_alias=_env("BOT_EMBEDDER")

@@ -96,10 +96,16 @@ class Citation:
     publisher: str = ""
     date: str = ""
     source_title: str = ""
+    # One citation per article: every cited passage of it, as {"chunk_id", "quote"}, in order
+    # of first use (`chunk_id` and `quote` above are the first one's id and all their texts).
+    passages: tuple[dict[str, str], ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d["topics"] = list(self.topics)
+        d["passages"] = [dict(x) for x in self.passages] or [
+            {"chunk_id": self.chunk_id, "quote": self.quote}
+        ]
         return d
 
 

@@ -47,7 +47,7 @@ class Responder:
             from bot.check.wording import WordingModel
 
             retriever = self.deps.retriever
-            cache = self.deps.settings.data_dir / "cache"
+            cache = self.deps.settings.cache_dir
             examples = ExampleBank.load(
                 self.deps.embeddings.embed_queries_np,
                 cache_dir=cache,
@@ -91,7 +91,7 @@ class Responder:
             {"role": h.get("role", "user"), "content": redact(str(h.get("content", "")))}
             for h in (history or [])
         ]
-        # the scam check reads the message as written and redacts its own quotes (bot/check.py)
+        # the scam check reads the message as written and redacts its own quotes (bot/check/checker.py)
         if task == "check":
             answer = self.check(message, lang)
         else:
@@ -118,7 +118,7 @@ class Responder:
         self, message: str, history: list[dict], lang: str, pasted: str | None = None
     ) -> Answer:
         """`message` is redacted; `pasted` is the message as written, for the scam check only."""
-        triage = self.triager.classify(message, lang)
+        triage = self.triager.classify(message, lang, history)
         if triage.label is Label.HARMFUL:
             return self._refuse(triage, lang)
         if triage.label is Label.INJECTION:
@@ -141,7 +141,8 @@ class Responder:
         if triage.label is Label.URGENT:
             answer.text = f"{urgent_steps(lang)}\n\n{answer.text}"
             answer.urgent = True
-        answer.triage = triage.label.value
+        if answer.triage != "offtopic":  # out of the knowledge base's scope stays off-topic
+            answer.triage = triage.label.value
         return answer
 
     def _refuse(self, triage: Triage, lang: str) -> Answer:
@@ -155,6 +156,8 @@ class Responder:
 
     def _answer(self, message: str, history: list[dict], lang: str) -> Answer:
         answer = self.deps.chain.answer(message, history, lang)
+        if answer.extra.get("out_of_scope"):  # the knowledge base has nothing for this
+            return Answer(text=offtopic_reply(lang), lang=lang, mode="template", triage="offtopic")
         answer.grounded = grounding(answer)
         return answer
 

@@ -49,7 +49,12 @@ def test_answers_cite_the_right_topic_in_the_question_language(indexed, question
     # the quote is the text of a retrieved passage, in the question language
     retrieved = {p.chunk.chunk_id: p.chunk.text for p in answer.extra["passages"]}
     for c in answer.citations:
-        assert retrieved[c.chunk_id] == c.quote
+        assert c.passages and c.passages[0]["chunk_id"] == c.chunk_id
+        for quoted in c.passages:
+            assert retrieved[quoted["chunk_id"]] == quoted["quote"]
+        assert c.quote == "\n".join(q["quote"] for q in c.passages)
+    # each article is one source: never listed twice
+    assert len({c.doc_id for c in answer.citations}) == len(answer.citations)
     assert all(c.url.startswith("http") for c in answer.citations)
     assert sum(c.doc_id.startswith(lang) for c in answer.citations) >= len(answer.citations) / 2
 
@@ -94,18 +99,22 @@ def test_tokenizer_keeps_taxonomy_terms_whole():
     assert tok.tokens("Credit Repair scams") == ["credit", "repair", "scams"]
 
 
-def _passage(n: int, text: str) -> Passage:
+def _passage(n: int, text: str, doc: str = "d") -> Passage:
     chunk = Chunk(
-        f"d#what#{n}", "d", "what", n, text, "t", "zh", ("advance-fee-loan",), "https://e.org", "s"
+        f"{doc}#what#{n}", doc, "what", n, text, "t", "zh", ("advance-fee-loan",), "https://e.org", "s"
     )
     return Passage(chunk, 1.0)
 
 
-def test_verifier_strips_unknown_markers_and_renumbers():
-    passages = [_passage(0, "甲。"), _passage(1, "乙。"), _passage(2, "丙。")]
-    v = verify_citations("第一句[3]。第二句[7]。第三句[1, 3]。第四句[0]。", passages)
-    assert v.text == "第一句[1]。第二句。第三句[2][1]。第四句。"
-    assert [c.chunk_id for c in v.citations] == ["d#what#2", "d#what#0"]
+def test_verifier_strips_unknown_markers_and_renumbers_by_article():
+    passages = [_passage(0, "甲。", "a"), _passage(1, "乙。", "b"), _passage(2, "丙。", "a")]
+    v = verify_citations("第一句[3]。第二句[7]。第三句[1, 2]。第四句[0]。第五句[3]。", passages)
+    # passages 1 and 3 are one article: one number, one source, both passages kept
+    assert v.text == "第一句[1]。第二句。第三句[1][2]。第四句。第五句[1]。"
+    assert [c.doc_id for c in v.citations] == ["a", "b"]
+    assert [q["chunk_id"] for q in v.citations[0].passages] == ["a#what#2", "a#what#0"]
+    assert v.citations[0].quote == "丙。\n甲。"
+    assert v.citations[0].to_dict()["passages"][1] == {"chunk_id": "a#what#0", "quote": "甲。"}
     assert sorted(v.removed) == [0, 7]
 
 

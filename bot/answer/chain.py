@@ -10,7 +10,7 @@ an error, a timeout, or an answer with no valid citation falls back, and the res
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,6 +19,7 @@ from langchain_core.runnables import RunnableLambda
 from bot.answer.compose import ExtractiveComposer, pattern_topic
 from bot.answer.llm import AnswerCutOff, LLMGenerator
 from bot.answer.retrieve import Retriever
+from bot.answer.topic_model import NamedPattern
 from bot.answer.verify import verify_citations
 from bot.lang import detect_lang
 from bot.prompts import load_prompt
@@ -43,6 +44,8 @@ class Turn:
     notice: str | None = None
     guard: Any = None  # optional output checker: callable(turn) -> list[str] problems
     rejected: list[str] | None = None  # why a model answer was not used, when it was not
+    pattern: str | None = ""  # the topic the answer names; "" = the best passage's (no model)
+    out_of_scope: bool = False  # the question-topic model says the knowledge base has nothing
 
 
 class AnswerChain:
@@ -52,11 +55,16 @@ class AnswerChain:
         composer: ExtractiveComposer,
         llm: LLMGenerator | None = None,
         guard: Any = None,
+        namer: Callable[[str], NamedPattern] | None = None,
     ):
+        """`namer` (bot/answer/topic_model.PatternNamer) picks the pattern an answer names,
+        or says the question is outside the knowledge base; without it the best passage's
+        topic is named, as before."""
         self.retriever = retriever
         self.composer = composer
         self.llm = llm
         self.guard = guard
+        self.namer = namer
         self.runnable = (
             RunnableLambda(self._retrieve, name="retrieve")
             | RunnableLambda(self._generate, name="generate")
@@ -96,15 +104,25 @@ class AnswerChain:
 
     def _retrieve(self, turn: Turn) -> Turn:
         turn.query = self.retrieval_query(turn)
+        if self.namer is not None:
+            named = self.namer(turn.query)
+            if named.out_of_scope:
+                turn.out_of_scope, turn.passages, turn.pattern = True, [], None
+                return turn
+            turn.pattern = named.topic
         passages = self.retriever.search(turn.query, lang=turn.lang)
-        turn.passages = self._expand(passages, turn.lang)
+        if turn.pattern and not any(turn.pattern in p.chunk.topics for p in passages):
+            turn.pattern = None  # never name a pattern the answer cannot cite
+        turn.passages = self._expand(passages, turn.lang, turn.pattern)
         return turn
 
-    def _expand(self, passages: list[Passage], lang: str) -> list[Passage]:
-        """Add what-to-do / where-to-get-help of the best article, so they can be cited."""
-        best = next(
-            (p for p in passages if p.chunk.lang == lang), passages[0] if passages else None
-        )
+    def _expand(
+        self, passages: list[Passage], lang: str, pattern: str | None = None
+    ) -> list[Passage]:
+        """Add what-to-do / where-to-get-help of the best article (of the named pattern,
+        when there is one), so they can be cited."""
+        ranked = [p for p in passages if pattern and pattern in p.chunk.topics] + passages
+        best = next((p for p in ranked if p.chunk.lang == lang), ranked[0] if ranked else None)
         if best is None:
             return passages
         have = {p.chunk.chunk_id for p in passages}
@@ -130,19 +148,21 @@ class AnswerChain:
             except Exception as exc:  # timeouts, connection errors, bad responses
                 log.warning("LLM generation failed, falling back to extractive: %s", exc)
                 turn.notice = notice("llm_failed", turn.lang)
-        turn.text = self.composer.compose(turn.question, turn.lang, turn.passages)
+        turn.text = self.composer.compose(turn.question, turn.lang, turn.passages, turn.pattern)
         turn.mode = "extractive"
         return turn
 
     def _verify(self, turn: Turn) -> Answer:
         passages = turn.passages or []
         if not passages:
-            return Answer(
+            answer = Answer(
                 text=notice("no_passages", turn.lang),
                 lang=turn.lang,
                 mode="extractive",
                 notice=notice("no_passages", turn.lang),
             )
+            answer.extra["out_of_scope"] = turn.out_of_scope
+            return answer
         checked = verify_citations(turn.text, passages)
         problems: list[str] = list(turn.rejected or [])
         if turn.mode != "extractive":
@@ -154,12 +174,12 @@ class AnswerChain:
             log.warning(
                 "LLM answer rejected (%s); using the extractive answer", "; ".join(problems)
             )
-            turn.text = self.composer.compose(turn.question, turn.lang, passages)
+            turn.text = self.composer.compose(turn.question, turn.lang, passages, turn.pattern)
             turn.mode = "extractive"
             turn.notice = notice("llm_unverified", turn.lang)
             checked = verify_citations(turn.text, passages)
         cited = [t for c in checked.citations for t in c.topics]
-        named = pattern_topic(passages, turn.lang)
+        named = pattern_topic(passages, turn.lang) if turn.pattern == "" else turn.pattern
         # the pattern the answer names comes first; then the cited articles' topics
         topics = list(dict.fromkeys(([named] if named in cited else []) + cited))
         answer = Answer(
@@ -171,6 +191,7 @@ class AnswerChain:
             topics=topics,
         )
         answer.extra["passages"] = passages
+        answer.extra["pattern"] = named if named in cited else None  # the pattern it names
         answer.extra["removed_markers"] = checked.removed
         answer.extra["rejected"] = problems
         return answer

@@ -1,37 +1,55 @@
 """The extractive generator: an answer built only from retrieved sentences, each cited.
 
-Deterministic and offline. It names the scam pattern (from the taxonomy), then picks the
-sentences that best match the question, then what to do and where to get help, every
-sentence ending in a [n] that points into the passage list it was given. Fixed labels come
-from `prompts/compose.yaml`. It does not retrieve, call models or check safety.
+Deterministic and offline. It leads with the answer to what was asked (bot/answer/asks.py):
+a yes/no question ("靠谱吗", "is this legit?") gets a one-line verdict naming the pattern, a
+victim's "怎么办" gets the steps first, a legal question the consequences, "where do I
+report" the help channels, "how does it work" the description and the scammers' own words.
+Then the sections that matter for that kind of question, in that order; every quoted
+sentence ends in a [n] that points into the passage list it was given. Scammers' lines (the
+常见话术 / What they say sections) appear only under their own label, never as facts. Fixed
+wording comes from `prompts/compose.yaml`. It does not retrieve, call models, choose the
+named pattern (the chain passes it in) or check safety.
 """
 
 from __future__ import annotations
 
 import math
 from collections import Counter
+from collections.abc import Callable
 
+from bot.answer.asks import Asks, default_asks
 from bot.answer.chunker import split_sentences
 from bot.answer.lexical import Tokenizer
 from bot.prompts import load_prompt
 from bot.records import Passage
 from bot.taxonomy import Taxonomy
 
-FACT_SECTIONS = ("what", "flags", "consequences", "lures")
+FACT_SECTIONS = ("what", "flags", "consequences")
 MAX_FACTS = 3
+MAX_LURES = 2
 MAX_TODO = 3
 MAX_HELP = 2
 
-
 HELP_TOPIC = "reporting-and-help"  # where to get help: not a scam pattern
+
+# The order of the answer's sections after its first line, per kind of question.
+SECTION_ORDER = {
+    "is_it_scam": ("facts", "todo", "lures", "help"),
+    "what_now": ("todo", "help", "facts"),
+    "legal": ("facts", "todo", "help"),
+    "report": ("help", "todo", "facts"),
+    "how_it_works": ("facts", "lures", "todo", "help"),
+    "other": ("facts", "lures", "todo", "help"),
+}
+# Sections whose sentences lead the facts for a kind of question.
+FACT_PREFERENCE = {"legal": "consequences", "is_it_scam": "flags", "how_it_works": "what"}
 
 
 def pattern_topic(passages: list[Passage], lang: str) -> str | None:
-    """The scam pattern an answer names: the first topic of the best passage (in the answer's
-    language when there is one), or None when that passage is about where to get help.
-
-    (A score-weighted vote over all passages' topics was tried and named the question's topic
-    less often: 0.63-0.65 against 0.68 over the 430 eval questions.)
+    """The retrieval's guess at the pattern: the first topic of the best passage (in the
+    answer's language when there is one), or None when that passage is about where to get
+    help. The chain prefers the question-topic model's answer (bot/answer/topic_model.py)
+    and falls back to this only without one.
     """
     same = [p for p in passages if p.chunk.lang == lang] or passages
     if not same or not same[0].chunk.topics or same[0].chunk.section == "help":
@@ -45,16 +63,31 @@ class ExtractiveComposer:
 
     name = "extractive"
 
-    def __init__(self, tokenizer: Tokenizer, taxonomy: Taxonomy):
+    def __init__(self, tokenizer: Tokenizer, taxonomy: Taxonomy, asks: Asks | None = None):
         self.tokenizer = tokenizer
         self.taxonomy = taxonomy
+        self.asks = asks or default_asks()
 
-    def compose(self, question: str, lang: str, passages: list[Passage]) -> str:
+    def compose(
+        self,
+        question: str,
+        lang: str,
+        passages: list[Passage],
+        pattern: str | None = "",
+    ) -> str:
+        """`pattern` is the topic id the answer names (None: name none); the default ""
+        means "use the best passage's topic" (`pattern_topic`)."""
         numbered = list(enumerate(passages, start=1))
         same = [(n, p) for n, p in numbered if p.chunk.lang == lang] or numbered
         if not same:
             return ""
-        top = same[0][1].chunk
+        if pattern == "":
+            pattern = pattern_topic(passages, lang)
+        ask = self.asks.classify(question, lang)
+        # the article the answer is built around: the best one of the named pattern
+        top = next(
+            (p.chunk for _, p in same if pattern and pattern in p.chunk.topics), same[0][1].chunk
+        )
         q_tokens = Counter(self.tokenizer.tokens(question))
         used: set[str] = set()
 
@@ -69,15 +102,41 @@ class ExtractiveComposer:
         if what:
             n, p = what[0]
             lead = cite(n, _first_sentence(p.text))
+        facts = self._facts(same, q_tokens, used, cite, FACT_PREFERENCE.get(ask))
+        lures = self._section_sentences(same, top.doc_id, "lures", MAX_LURES, used, cite)
+        todo = self._section_sentences(same, top.doc_id, "todo", MAX_TODO, used, cite)
+        help_ = self._section_sentences(same, top.doc_id, "help", MAX_HELP, used, cite)
+        topic = self.taxonomy.topics.get(pattern) if pattern else None
+        name = topic.name(lang).split("/")[0].strip() if topic else ""
+        return load_prompt("compose").render(
+            lang,
+            ask=ask,
+            pattern=name,
+            lead=lead,
+            order=list(SECTION_ORDER[ask]),
+            facts=facts,
+            lures=lures,
+            todo=todo,
+            help=help_,
+        )
 
+    def _facts(
+        self,
+        same: list[tuple[int, Passage]],
+        q_tokens: Counter,
+        used: set[str],
+        cite: Callable[[int, str], str],
+        prefer: str | None,
+    ) -> list[str]:
         candidates: list[tuple[float, int, str]] = []
         for rank, (n, p) in enumerate(same):
             if p.chunk.section not in FACT_SECTIONS:
                 continue
+            bonus = 0.5 if prefer and p.chunk.section == prefer else 0.0
             for pos, s in enumerate(split_sentences(p.text)):
                 if s in used or len(s) < 6:
                     continue
-                score = self._overlap(q_tokens, s) + 0.3 / (1 + rank) + 0.05 / (1 + pos)
+                score = self._overlap(q_tokens, s) + 0.3 / (1 + rank) + 0.05 / (1 + pos) + bonus
                 candidates.append((score, n, s))
         facts: list[str] = []
         for _score, n, s in sorted(candidates, key=lambda t: (-t[0], t[1])):
@@ -86,15 +145,7 @@ class ExtractiveComposer:
             facts.append(cite(n, s))
             if len(facts) >= MAX_FACTS:
                 break
-
-        todo = self._section_sentences(same, top.doc_id, "todo", MAX_TODO, used, cite)
-        help_ = self._section_sentences(same, top.doc_id, "help", MAX_HELP, used, cite)
-        topic_id = pattern_topic(passages, lang)
-        topic = self.taxonomy.topics.get(topic_id) if topic_id else None
-        pattern = topic.name(lang).split("/")[0].strip() if topic else ""
-        return load_prompt("compose").render(
-            lang, pattern=pattern, lead=lead, facts=facts, todo=todo, help=help_
-        )
+        return facts
 
     def _overlap(self, q_tokens: Counter, sentence: str) -> float:
         s_tokens = self.tokenizer.token_set(sentence)

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import chromadb
+import numpy as np
 from chromadb.config import Settings as ChromaSettings
 from langchain_chroma import Chroma
 
@@ -151,6 +152,15 @@ class KnowledgeStore:
             for d, m in zip(got["documents"], got["metadatas"], strict=True)
         ]
         return sorted(chunks, key=lambda c: (c.doc_id, c.chunk_id))
+
+    def chunk_vectors(self, collection: str) -> dict[str, np.ndarray]:
+        """chunk_id -> the vector stored for it at ingest (no embedding happens here)."""
+        col = self.client.get_collection(collection, embedding_function=None)
+        got = get_all(col, ["metadatas", "embeddings"])
+        return {
+            m["chunk_id"]: np.asarray(e, dtype=np.float32)
+            for m, e in zip(got["metadatas"], got["embeddings"], strict=True)
+        }
 
     # --- writing -----------------------------------------------------------------------
     def sync(

@@ -1,8 +1,10 @@
 """Check an answer's citations against the passages it was generated from.
 
 Markers like [3] or [1, 2] must point to a passage that was handed to the generator; the
-rest are removed. Valid markers are renumbered 1..m in order of first use, and one Citation
-per cited passage is built. Fact checks beyond citations (numbers, URLs, promises) and the
+rest are removed. Citations point to articles: valid markers are renumbered 1..m by the
+article of their passage, in order of first use, so passages of one article share one number
+and the source list never repeats an article; each Citation keeps every cited passage of its
+article (`Citation.passages`). Fact checks beyond citations (numbers, URLs, promises) and the
 grounding score live in `guard.py`. This module never calls a model.
 """
 
@@ -25,8 +27,9 @@ class Verified:
 
 
 def verify_citations(text: str, passages: list[Passage]) -> Verified:
-    """Strip markers that point nowhere; renumber the rest; build citations."""
-    renumber: dict[int, int] = {}
+    """Strip markers that point nowhere; renumber the rest by article; build citations."""
+    article_no: dict[str, int] = {}  # doc_id -> citation number
+    by_article: dict[str, list[Passage]] = {}
     removed: list[int] = []
     cited: list[Passage] = []
 
@@ -35,32 +38,41 @@ def verify_citations(text: str, passages: list[Passage]) -> Verified:
         for raw in re.split(r"[,，、]", m.group(1)):
             n = int(raw.strip())
             if 1 <= n <= len(passages):
-                if n not in renumber:
-                    renumber[n] = len(renumber) + 1
-                    cited.append(passages[n - 1])
-                out.append(f"[{renumber[n]}]")
+                p = passages[n - 1]
+                doc = p.chunk.doc_id
+                if doc not in article_no:
+                    article_no[doc] = len(article_no) + 1
+                    by_article[doc] = []
+                if p not in cited:
+                    cited.append(p)
+                    by_article[doc].append(p)
+                out.append(f"[{article_no[doc]}]")
             else:
                 removed.append(n)
         return "".join(dict.fromkeys(out))
 
     new_text = _MARKER.sub(replace, text)
     new_text = re.sub(r"[ \t]+([。！？.!?])", r"\1", new_text)
-    citations = [
-        Citation(
-            n=i,
-            doc_id=p.chunk.doc_id,
-            chunk_id=p.chunk.chunk_id,
-            title=p.chunk.title,
-            url=p.chunk.url,
-            topics=p.chunk.topics,
-            quote=p.chunk.text,
-            publisher=p.chunk.publisher,
-            date=p.chunk.date,
-            source_title=p.chunk.source_title,
-        )
-        for i, p in enumerate(cited, start=1)
-    ]
+    citations = [article_citation(article_no[doc], by_article[doc]) for doc in article_no]
     return Verified(new_text, citations, removed, cited)
+
+
+def article_citation(n: int, passages: list[Passage]) -> Citation:
+    """Citation number `n` for one article, from its cited passages (at least one)."""
+    first = passages[0].chunk
+    return Citation(
+        n=n,
+        doc_id=first.doc_id,
+        chunk_id=first.chunk_id,
+        title=first.title,
+        url=first.url,
+        topics=first.topics,
+        quote="\n".join(p.chunk.text for p in passages),
+        publisher=first.publisher,
+        date=first.date,
+        source_title=first.source_title,
+        passages=tuple({"chunk_id": p.chunk.chunk_id, "quote": p.chunk.text} for p in passages),
+    )
 
 
 def markers(text: str) -> list[int]:

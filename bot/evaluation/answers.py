@@ -15,6 +15,7 @@ This module reads `Answer` fields only; it never calls the bot or a model.
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from typing import TYPE_CHECKING, Any
 
@@ -41,6 +42,33 @@ def must_any_hit(text: str, words: list[str]) -> bool | None:
     return any(w.lower() in low for w in words)
 
 
+# A first line that answers a yes/no question ("靠谱吗", "is this legit?") with a decision.
+_DECISION = {
+    "zh": re.compile(
+        r"^(?:不靠谱|很可能是|是(?:骗局|诈骗)|这是(?:骗局|诈骗)|不是|不正常|不可信|不能|不要|别"
+        r"|有法律风险|不会|会|可以|能)"
+    ),
+    "en": re.compile(
+        r"^(?:no\b|yes\b|don't|do not|never|very likely|almost certainly|this is (?:very likely )?a scam)",
+        re.IGNORECASE,
+    ),
+}
+
+
+def first_line_answers(text: str, lang: str) -> bool:
+    """True when the first non-empty line starts with a decision (see `_DECISION`)."""
+    line = next((x.strip() for x in text.splitlines() if x.strip()), "")
+    return bool(_DECISION.get(lang, _DECISION["en"]).match(line))
+
+
+def named_pattern(answer: Answer) -> str | None:
+    """The pattern the answer names: `extra["pattern"]` when the chain set it (None = it
+    named none), else the answer's first topic."""
+    if isinstance(answer.extra, dict) and "pattern" in answer.extra:
+        return answer.extra["pattern"]
+    return answer.topics[0] if answer.topics else None
+
+
 def case_scores(case: Case, answer: Answer) -> dict[str, Any]:
     text = answer.text or ""
     numbers = [c.n for c in answer.citations]
@@ -55,7 +83,12 @@ def case_scores(case: Case, answer: Answer) -> dict[str, Any]:
         "refused": bool(answer.refused),
         "grounded": answer.grounded,
         # the pattern the answer names (its first topic) is one of the question's own topics
-        "pattern_ok": (bool(answer.topics) and answer.topics[0] in case.topics)
+        # a yes/no question (rows with `yes_no`) whose answer's first line decides; urgent
+        # answers open with the urgent steps instead, so they are not counted
+        "first_line_ok": first_line_answers(text, case.lang)
+        if case.meta.get("yes_no") and not answer.refused and not answer.urgent
+        else None,
+        "pattern_ok": (named_pattern(answer) in case.topics)
         if case.topics and case.kind in ("question", "victim") and not answer.refused
         else None,
     }
@@ -97,6 +130,7 @@ def summarize(results: list[dict[str, Any]], triage_wired: bool) -> dict[str, An
     ]
     with_words = [r for r in rows if r["scores"]["answer"]["must_any"] is not None]
     with_pattern = [r for r in rows if r["scores"]["answer"].get("pattern_ok") is not None]
+    with_first = [r for r in rows if r["scores"]["answer"].get("first_line_ok") is not None]
     false_refusals = None
     if triage_wired and in_scope:
         by_dataset: dict[str, list] = defaultdict(list)
@@ -124,5 +158,6 @@ def summarize(results: list[dict[str, Any]], triage_wired: bool) -> dict[str, An
         "must_any": _by_lang(with_words, "must_any") if with_words else None,
         "pattern": _by_lang(with_pattern, "pattern_ok") if with_pattern else None,
         "pattern_by_group": _by_group(with_pattern),
+        "first_line_answers": _by_lang(with_first, "first_line_ok") if with_first else None,
         "false_refusals": false_refusals,
     }

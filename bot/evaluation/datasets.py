@@ -25,6 +25,8 @@ class DatasetSpec:
     task: str  # chat | check
     text_field: str = "text"
     about: str = ""
+    # rows of mixed kinds: (field, {value: kind}) picks each row's kind from one of its fields
+    kind_by: tuple[str, dict[Any, str]] | None = None
 
 
 DATASETS: dict[str, DatasetSpec] = {
@@ -61,6 +63,22 @@ DATASETS: dict[str, DatasetSpec] = {
     "eval-dev/harmful_requests": DatasetSpec(
         "harmful", "chat", "text", "public harmful requests (JBB, AdvBench, JADE, Flames)"
     ),
+    "harmful_s2": DatasetSpec(
+        "harmful", "chat", "text", "perpetrator requests by a separate author (s2), some multi-turn"
+    ),
+    "askers_s2": DatasetSpec(
+        "victim", "chat", "text", "the s2 author's victims and learners: must not be refused"
+    ),
+    "eval-dev/harmful_requests_2": DatasetSpec(
+        "harmful", "chat", "text", "public batch 2: MultiJail, JailBench, SimpleSafetyTests"
+    ),
+    "eval-dev/overrefusal_2": DatasetSpec(
+        "overrefusal",
+        "chat",
+        "text",
+        "XSTest: safe prompts that look risky (must not be refused) and their unsafe contrasts",
+        kind_by=("refuse", {True: "harmful", False: "overrefusal"}),
+    ),
     "eval-dev/scam_messages": DatasetSpec(
         "message", "check", "text", "public English SMS: smishing or legit"
     ),
@@ -77,6 +95,10 @@ _SOURCES = (
     ("AIFlames", "Flames"),
     ("UCI", "UCI-SMS"),
     ("Mishra", "Mishra-Soni"),
+    ("DAMO-NLP-SG", "MultiJail"),
+    ("STAIR-BUPT", "JailBench"),
+    ("bertiev/SimpleSafetyTests", "SimpleSafetyTests"),
+    ("paul-rottger", "XSTest"),
 )
 
 
@@ -152,10 +174,14 @@ def row_to_case(row: dict[str, Any], name: str, spec: DatasetSpec, number: int) 
     keys = ("attack", "goal", "category", "benign_question", "origin", "batch", "asks", "form")
     keys += ("ask", "yes_no", "group")
     meta = {k: row[k] for k in keys if row.get(k)}
+    kind = spec.kind
+    if spec.kind_by is not None:
+        field_name, kinds = spec.kind_by
+        kind = kinds.get(row.get(field_name), spec.kind)
     return Case(
         id=str(row.get("id") or f"{name}-{number}"),
         dataset=name,
-        kind=spec.kind,
+        kind=kind,
         task=spec.task,
         lang=row.get("lang") or "zh",
         text=str(row.get(spec.text_field) or row.get("text") or row.get("question") or ""),

@@ -239,7 +239,7 @@ class Triager:
     ) -> Triager:
         """Build from `<data_dir>/triage_rules.yaml` and `triage_examples.yaml`. The intent
         model (trained on bot/safety/intent_sources.yaml) is on when `embed` is given, unless
-        `intent=False`; it is kept in `cache_dir` (default: `<BOT_DATA_DIR>/cache`)."""
+        `intent=False`; it is kept in `cache_dir` (default: BOT_CACHE_DIR, `.data/cache`)."""
         data_dir = Path(data_dir) if data_dir else DATA_DIR
         rules = Rules.from_yaml(data_dir / "triage_rules.yaml")
         model = None
@@ -247,7 +247,7 @@ class Triager:
             from bot.config import Settings
             from bot.safety.intent_data import load_intent_examples
 
-            cache = cache_dir or Settings.from_env().data_dir / "cache"
+            cache = cache_dir or Settings.from_env().cache_dir
             model = IntentModel(load_intent_examples(), embed, cache_dir=cache)
         return cls(rules, load_examples(data_dir / "triage_examples.yaml"), embed, model)
 

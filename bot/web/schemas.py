@@ -49,6 +49,11 @@ class FeedbackRequest(BaseModel):
     comment: str | None = None
 
 
+class PassageOut(BaseModel):
+    chunk_id: str
+    quote: str
+
+
 class CitationOut(BaseModel):
     n: int
     doc_id: str
@@ -60,6 +65,7 @@ class CitationOut(BaseModel):
     publisher: str = ""
     date: str = ""
     source_title: str = ""
+    passages: list[PassageOut] = []  # every quoted passage of this article
 
 
 class ChatResponse(BaseModel):

@@ -1,0 +1,62 @@
+"""What a question asks, so the answer can lead with the answer to it.
+
+`Asks.load().classify(text, lang)` returns one of `is_it_scam` (a yes/no question: is it a
+scam, is it 靠谱, should I), `what_now`, `legal`, `report`, `how_it_works` or `other`, from
+the patterns in `asks.yaml` (first kind in `order` that matches). The composer uses it to
+pick the first line and the order of sections. It does not judge safety or urgency (that is
+`bot.safety.triage`) and never changes which passages are retrieved.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import yaml
+
+ASKS_PATH = Path(__file__).resolve().parent / "asks.yaml"
+KINDS = ("is_it_scam", "what_now", "legal", "report", "how_it_works", "other")
+
+
+@dataclass(frozen=True)
+class Asks:
+    order: tuple[str, ...]
+    patterns: dict[str, dict[str, tuple[re.Pattern[str], ...]]]  # kind -> lang -> regexes
+
+    @classmethod
+    def load(cls, path: Path | str = ASKS_PATH) -> Asks:
+        data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+        patterns: dict[str, dict[str, tuple[re.Pattern[str], ...]]] = {}
+        for kind, by_lang in (data.get("kinds") or {}).items():
+            if kind not in KINDS:
+                raise ValueError(f"{path}: unknown ask kind {kind!r}; known: {KINDS}")
+            patterns[kind] = {
+                lang: tuple(re.compile(p, re.IGNORECASE) for p in regexes or [])
+                for lang, regexes in (by_lang or {}).items()
+            }
+        order = tuple(data.get("order") or patterns)
+        return cls(order, patterns)
+
+    def all(self, text: str, lang: str) -> list[str]:
+        """Every kind whose patterns match, in `order` (patterns of both languages count: a
+        question in one language often quotes the other)."""
+        out = []
+        for kind in self.order:
+            by_lang = self.patterns.get(kind, {})
+            regexes = by_lang.get(lang, ()) + tuple(
+                r for other, rs in by_lang.items() if other != lang for r in rs
+            )
+            if any(r.search(text) for r in regexes):
+                out.append(kind)
+        return out
+
+    def classify(self, text: str, lang: str) -> str:
+        found = self.all(text, lang)
+        return found[0] if found else "other"
+
+
+@lru_cache(maxsize=1)
+def default_asks() -> Asks:
+    return Asks.load()

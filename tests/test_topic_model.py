@@ -1,0 +1,96 @@
+"""The question -> named-pattern model (bot/answer/topic_model.py) with a fake embedder:
+training, P(none), the floors' decision, the on-disk cache and leave-one-batch-out."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from bot.answer.topic_model import (
+    NONE,
+    Labelled,
+    Prediction,
+    QuestionTopics,
+    decide,
+    load_training,
+)
+
+WORDS = {"loan": 0, "fee": 1, "police": 2, "safe": 3, "recipe": 4, "weather": 5}
+
+
+def fake_embed(texts: list[str]) -> np.ndarray:
+    """A bag of six words: enough to tell the topics apart, and deterministic."""
+    out = np.zeros((len(texts), len(WORDS)), dtype=np.float32)
+    for i, t in enumerate(texts):
+        for w, j in WORDS.items():
+            out[i, j] = t.lower().count(w)
+    norms = np.linalg.norm(out, axis=1, keepdims=True)
+    return out / np.where(norms == 0, 1, norms)
+
+
+TRAIN = (
+    [Labelled(f"loan fee before payout {i}", "advance-fee-loan", "a") for i in range(6)]
+    + [Labelled(f"police safe account {i}", "impersonating-officials", "a") for i in range(6)]
+    + [Labelled(f"recipe weather tips {i}", NONE, "a") for i in range(6)]
+    + [Labelled("they want a fee for my loan", "advance-fee-loan", "b")]
+    + [Labelled("the police said move money to a safe account", "impersonating-officials", "b")]
+)
+
+
+def test_predicts_topics_and_none():
+    model = QuestionTopics(TRAIN, fake_embed)
+    loan = model.predict("loan app wants a fee first")
+    assert loan.topic == "advance-fee-loan" and loan.probability > 0.5
+    police = model.predict("police caller mentions a safe account")
+    assert police.topic == "impersonating-officials"
+    off = model.predict("a recipe for the weather")
+    assert off.none > 0.5 and off.topic != NONE
+
+
+def test_floors_decide_named_none_or_out_of_scope():
+    floors = {"pattern_floor": 0.4, "none_floor": 0.6, "keep_floor": 0.25}
+    assert decide(Prediction("ab-loan", 0.7, 0.1), floors).topic == "ab-loan"
+    low = decide(Prediction("ab-loan", 0.3, 0.2), floors)
+    assert low.topic is None and not low.out_of_scope
+    out = decide(Prediction("ab-loan", 0.1, 0.8), floors)
+    assert out.out_of_scope and out.topic is None
+    # a strong topic keeps a question in scope even when P(none) is high
+    assert not decide(Prediction("ab-loan", 0.3, 0.65), floors).out_of_scope
+    # where to get help is not a scam pattern: never named
+    assert (
+        decide(Prediction("reporting-and-help", 0.9, 0.0), floors, ["reporting-and-help"]).topic
+        is None
+    )
+
+
+def test_fitted_model_is_cached_on_disk(tmp_path):
+    first = QuestionTopics(TRAIN, fake_embed, cache_dir=tmp_path)
+    p1 = first.predict("loan fee")
+    cached = list(tmp_path.glob("question_topics-*.pkl"))
+    assert len(cached) == 1 and list(tmp_path.glob("question_vectors-*.npy"))
+    again = QuestionTopics(TRAIN, fake_embed, cache_dir=tmp_path)
+    assert again.predict("loan fee").probability == pytest.approx(p1.probability)
+    QuestionTopics(TRAIN[:-1], fake_embed, cache_dir=tmp_path).predict("loan fee")
+    assert len(list(tmp_path.glob("question_topics-*.pkl"))) == 2  # other examples: new key
+
+
+def test_leave_out_drops_a_batch_and_reuses_vectors():
+    calls: list[int] = []
+
+    def counting(texts: list[str]) -> np.ndarray:
+        calls.append(len(texts))
+        return fake_embed(texts)
+
+    model = QuestionTopics(TRAIN, counting)
+    model.predict("loan")
+    trained = sum(calls)
+    left = model.leave_out("b")
+    assert {e.batch for e in left.examples} == {"a"}
+    left.predict("loan")
+    assert sum(calls) == trained + 1  # only the question itself is embedded again
+
+
+def test_shipped_training_questions_are_valid():
+    rows = load_training()
+    assert len(rows) >= 800 and {r.batch for r in rows} >= {"qa", "qb"}
+    assert sum(r.topic == NONE for r in rows) >= 100
