@@ -49,9 +49,11 @@ browser:
 test: setup browser
 	$(BIN)/ruff check bot tests eval
 	$(BIN)/antiscam lint
+	# the index and the trained models (BOT_CACHE_DIR, .data/cache) first: tests reuse them
+	$(MAKE) --no-print-directory index
+	$(BIN)/antiscam warm
 	$(BIN)/pytest -q -m "not llm_peer"
 	# the offline eval gate: exits non-zero below any floor in eval/thresholds.yaml
-	$(MAKE) --no-print-directory index
 	$(BIN)/antiscam eval --check --out eval/reports/latest
 
 eval: index

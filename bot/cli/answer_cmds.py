@@ -104,3 +104,20 @@ def batch(in_path: Path, out_path: Path) -> None:
             errors += "error" in row
             out.write(json.dumps(row, ensure_ascii=False) + "\n")
     console.print(f"wrote {out_path} ({errors} row errors)")
+
+
+@click.command()
+def warm() -> None:
+    """Train or load every model answers use (triage intent, question topics, the check's
+    examples and wording) into BOT_CACHE_DIR, so the first real request does not pay for it."""
+    import time
+
+    from bot.app import build_app
+    from bot.responder import Responder
+
+    t0 = time.perf_counter()
+    responder = Responder(build_app(load_settings()))
+    responder.respond("贷款前先交保证金是诈骗吗？")
+    responder.respond("Is a fee before my loan is paid out normal?")
+    responder.respond("放款前请先缴纳保证金", task="check")
+    console.print(f"models ready in {time.perf_counter() - t0:.1f}s")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import click
 
-from bot.cli.answer_cmds import ask, batch, chat, check
+from bot.cli.answer_cmds import ask, batch, chat, check, warm
 from bot.cli.knowledge_cmds import index_status, ingest, kb_stats, lint
 from bot.cli.measure_cmds import bench, eval_command
 from bot.cli.web_cmds import feedback_group, serve
@@ -16,7 +16,8 @@ def main() -> None:
     """AntiScam Assistant (反诈助手): offline fraud-awareness answers with citations."""
 
 
-for command in (ingest, index_status, ask, check, chat, batch, lint, kb_stats, bench, eval_command):
+for command in (ingest, index_status, ask, check, chat, batch, warm, lint, kb_stats, bench):
     main.add_command(command)
+main.add_command(eval_command)
 main.add_command(serve)
 main.add_command(feedback_group)
