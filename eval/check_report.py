@@ -283,6 +283,12 @@ def main(argv: list[str] | None = None) -> int:
         help="print no holdout or never-inspected dev numbers (for tuning runs)",
     )
     ap.add_argument(
+        "--batches",
+        default="",
+        metavar="B1,B2",
+        help="leave out (and report) only these bank batches, e.g. k1,k2",
+    )
+    ap.add_argument(
         "--set",
         action="append",
         default=[],
@@ -294,6 +300,9 @@ def main(argv: list[str] | None = None) -> int:
     rules = RedFlagRules.load()
     taxonomy = yaml.safe_load((KNOWLEDGE / "taxonomy.yaml").read_text(encoding="utf-8"))
     bank = bank_rows()
+    if args.batches:
+        wanted = set(args.batches.split(","))
+        bank = [r for r in bank if r["batch"] in wanted]
     holdout = [r for r in read_jsonl(MESSAGES) if r["split"] == "holdout"]
     dev = read_jsonl(args.dev) if args.dev.exists() else []
     result: dict = {"rows": {"bank": len(bank), "holdout": len(holdout), "eval_dev": len(dev)}}

@@ -67,7 +67,7 @@ def test_fitted_model_is_cached_on_disk(tmp_path):
     first = QuestionTopics(TRAIN, fake_embed, cache_dir=tmp_path)
     p1 = first.predict("loan fee")
     cached = list(tmp_path.glob("question_topics-*.pkl"))
-    assert len(cached) == 1 and list(tmp_path.glob("question_vectors-*.npy"))
+    assert len(cached) == 1 and list(tmp_path.glob("question_topics_vectors-*.npy"))
     again = QuestionTopics(TRAIN, fake_embed, cache_dir=tmp_path)
     assert again.predict("loan fee").probability == pytest.approx(p1.probability)
     QuestionTopics(TRAIN[:-1], fake_embed, cache_dir=tmp_path).predict("loan fee")
