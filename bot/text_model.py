@@ -69,7 +69,7 @@ class TextClassifier:
     def leave_out(self, batch: str) -> TextClassifier:
         """The same model trained without one batch (never cached; vectors reused)."""
         model = type(self)(
-            [e for e in self.examples if e.batch != batch], self.embed, self.c, name=self.name
+            [e for e in self.examples if e.batch != batch], self.embed, c=self.c, name=self.name
         )
         model._memo = self._memo
         return model

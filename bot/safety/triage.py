@@ -57,6 +57,7 @@ import yaml
 
 from bot.lang import detect_lang
 from bot.safety.intent import IntentModel
+from bot.safety.urgency import UrgencyModel, load_urgency_examples
 
 __all__ = ["Label", "Rules", "Triage", "Triager", "detect_lang", "load_examples", "normalize"]
 
@@ -146,6 +147,7 @@ class Rules:
     embed_weights: dict[Label, float] = field(default_factory=dict)
     wrapper_adds: dict[Label, Label] = field(default_factory=dict)
     intent: dict[str, float] = field(default_factory=dict)
+    urgency: dict[str, float] = field(default_factory=dict)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Rules:
@@ -191,6 +193,7 @@ class Rules:
             embed_weights={Label(k): float(v) for k, v in embed.get("weights", {}).items()},
             wrapper_adds={Label(k): Label(v) for k, v in (data.get("wrapper_adds") or {}).items()},
             intent={k: float(v) for k, v in (data.get("intent") or {}).items()},
+            urgency={k: float(v) for k, v in (data.get("urgency") or {}).items()},
         )
 
     @classmethod
@@ -222,11 +225,13 @@ class Triager:
         examples: Sequence[tuple[str, Label | str]] = (),
         embed: Embed | None = None,
         intent: IntentModel | None = None,
+        urgency: UrgencyModel | None = None,
     ) -> None:
         self.rules = rules
         self.examples = [(t, Label(lbl)) for t, lbl in examples]
         self.embed = embed
         self.intent = intent
+        self.urgency = urgency
         self._matrix: np.ndarray | None = None
 
     @classmethod
@@ -242,14 +247,15 @@ class Triager:
         `intent=False`; it is kept in `cache_dir` (default: BOT_CACHE_DIR, `.data/cache`)."""
         data_dir = Path(data_dir) if data_dir else DATA_DIR
         rules = Rules.from_yaml(data_dir / "triage_rules.yaml")
-        model = None
+        model = urgency = None
         if intent if intent is not None else embed is not None:
             from bot.config import Settings
             from bot.safety.intent_data import load_intent_examples
 
             cache = cache_dir or Settings.from_env().cache_dir
             model = IntentModel(load_intent_examples(), embed, cache_dir=cache)
-        return cls(rules, load_examples(data_dir / "triage_examples.yaml"), embed, model)
+            urgency = UrgencyModel(load_urgency_examples(), embed, cache_dir=cache)
+        return cls(rules, load_examples(data_dir / "triage_examples.yaml"), embed, model, urgency)
 
     def classify(
         self, text: str, lang: str | None = None, history: Sequence[dict] | None = None
@@ -308,6 +314,11 @@ class Triager:
             for label, factor in m.factors.items():
                 totals[label] *= factor
         thr = self.rules.thresholds
+        if self.urgency is not None and totals[Label.URGENT] < thr.get(Label.URGENT, 1.0):
+            p_urgent = self.urgency.probability(text)  # bot/safety/urgency.py
+            reasons.append(f"urgency:{p_urgent:.2f}")
+            if p_urgent >= self.rules.urgency.get("threshold", 1.01):
+                totals[Label.URGENT] = thr.get(Label.URGENT, 1.0)
         guarded = any(m.name in ("victim", "protective") for m in mods)
         if p is not None and p >= self.rules.intent.get("guarded" if guarded else "threshold", 0.6):
             totals[Label.HARMFUL] = max(totals[Label.HARMFUL], thr.get(Label.HARMFUL, 1.0))

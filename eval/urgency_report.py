@@ -1,0 +1,109 @@
+"""Measure the urgency model (bot/safety/urgency.py) and triage's urgent label; JSON out.
+
+- **training batches, each left out**: P(urgent) from the model trained without the batch,
+  on that batch's urgent and calm rows, for a grid of thresholds (choose
+  `urgency.threshold` in bot/safety/triage_rules.yaml here);
+- **evaluation sets, never trained on**, through the whole triage (rules + shipped model):
+  urgent recall on eval/datasets/urgent.jsonl and urgent_u2.jsonl (per topic, totals only),
+  and how often victims and askers whose money is not moving are labelled urgent
+  (victim_questions, victim_u2, questions, questions_q2).
+
+Usage: .venv/bin/python eval/urgency_report.py [--no-eval]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections import defaultdict
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from bot.answer.embeddings import E5Embeddings  # noqa: E402
+from bot.config import Settings, enforce_offline  # noqa: E402
+from bot.safety.triage import Label, Triager  # noqa: E402
+from bot.safety.urgency import URGENT, UrgencyModel, load_urgency_examples  # noqa: E402
+
+DATASETS = ROOT / "eval" / "datasets"
+
+
+def _rows(name: str) -> list[dict]:
+    out = []
+    for line in (DATASETS / f"{name}.jsonl").read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            r = json.loads(line)
+            topic = r.get("topic") or (r.get("topics") or [""])[0]
+            out.append(
+                {"text": r.get("text") or r.get("question"), "lang": r["lang"], "topic": topic}
+            )
+    return out
+
+
+def _rate(hits: list[bool]) -> float | None:
+    return round(sum(hits) / len(hits), 4) if hits else None
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--no-eval", action="store_true")
+    args = ap.parse_args(argv)
+    enforce_offline()
+    e5 = E5Embeddings()
+    cache = Settings.from_env().cache_dir
+    examples = load_urgency_examples()
+    model = UrgencyModel(examples, e5.embed_queries_np, cache_dir=cache)
+    result: dict = {"training": {}, "grid": []}
+    scored: list[tuple[float, bool]] = []
+    for batch in sorted({e.batch for e in examples}):
+        held = [e for e in examples if e.batch == batch]
+        left = model.leave_out(batch)
+        classes, probs = left.probabilities([e.text for e in held])
+        p = probs[:, classes.index(URGENT)]
+        pairs = [(float(x), e.topic == URGENT) for x, e in zip(p, held, strict=True)]
+        scored += pairs
+        result["training"][batch] = {
+            "n": len(held),
+            "recall@0.5": _rate([x >= 0.5 for x, u in pairs if u]),
+            "false_urgent@0.5": _rate([x >= 0.5 for x, u in pairs if not u]),
+        }
+    for t in (0.3, 0.4, 0.5, 0.6, 0.7):
+        result["grid"].append(
+            {
+                "threshold": t,
+                "recall": _rate([x >= t for x, u in scored if u]),
+                "false_urgent": _rate([x >= t for x, u in scored if not u]),
+            }
+        )
+    if not args.no_eval:
+        triager = Triager.from_files(embed=e5.embed_queries_np, cache_dir=cache)
+        for name in (
+            "urgent",
+            "urgent_u2",
+            "victim_questions",
+            "victim_u2",
+            "questions",
+            "questions_q2",
+        ):
+            rows = _rows(name)
+            urgent = [triager.classify(r["text"], r["lang"]).label is Label.URGENT for r in rows]
+            block: dict = {"n": len(rows), "urgent": _rate(urgent)}
+            by_topic: dict[str, list[bool]] = defaultdict(list)
+            by_lang: dict[str, list[bool]] = defaultdict(list)
+            for r, u in zip(rows, urgent, strict=True):
+                by_lang[r["lang"]].append(u)
+                if r["topic"]:
+                    by_topic[r["topic"]].append(u)
+            block["by_lang"] = {k: _rate(v) for k, v in sorted(by_lang.items())}
+            if name.startswith("urgent"):
+                block["by_topic"] = {k: f"{sum(v)}/{len(v)}" for k, v in sorted(by_topic.items())}
+            result[name] = block
+    print(json.dumps(result, ensure_ascii=False, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

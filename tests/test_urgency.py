@@ -1,0 +1,71 @@
+"""The urgency model (bot/safety/urgency.py) and how triage uses it, with a fake embedder and
+a stub model: no real embedder, so the file runs in seconds."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from bot.safety.triage import Label, Rules, Triager
+from bot.safety.urgency import CALM, URGENT, UrgencyModel, load_urgency_examples
+from bot.text_model import Labelled
+
+WORDS = ("now", "just", "transferred", "code", "last", "year", "ago", "question")
+
+
+def fake_embed(texts: list[str]) -> np.ndarray:
+    out = np.array([[t.lower().count(w) for w in WORDS] for t in texts], dtype=np.float32)
+    norms = np.linalg.norm(out, axis=1, keepdims=True)
+    return out / np.where(norms == 0, 1, norms)
+
+
+TRAIN = [Labelled(f"I just transferred it now {i}", URGENT, "a") for i in range(6)] + [
+    Labelled(f"a question about last year, long ago {i}", CALM, "a") for i in range(6)
+]
+
+
+def test_probability_separates_now_from_long_ago():
+    model = UrgencyModel(TRAIN, fake_embed)
+    assert model.probability("they have the code now, I just transferred") > 0.5
+    assert model.probability("a question about something last year") < 0.5
+
+
+def test_shipped_training_rows_cover_every_topic_in_both_languages():
+    rows = load_urgency_examples()
+    written = [r for r in rows if r.batch != "triage_examples"]
+    assert {r.topic for r in rows} == {URGENT, CALM}
+    assert len(written) >= 300 and {r.lang for r in written} == {"zh", "en"}
+
+
+def test_bad_label_names_file_and_line(tmp_path):
+    (tmp_path / "urgent_x.jsonl").write_text(
+        json.dumps({"text": "t", "label": "panic"}) + "\n", encoding="utf-8"
+    )
+    with pytest.raises(ValueError, match=r"urgent_x.jsonl:1"):
+        load_urgency_examples(tmp_path)
+
+
+class StubUrgency:
+    def __init__(self, p: float) -> None:
+        self.p = p
+
+    def probability(self, text: str) -> float:
+        return self.p
+
+
+RULES = {
+    "thresholds": {"urgent": 1.0, "harmful": 1.0, "injection": 1.0, "offtopic": 1.0},
+    "priority": ["harmful", "injection", "urgent", "offtopic"],
+    "signals": [],
+    "urgency": {"threshold": 0.5},
+}
+
+
+@pytest.mark.parametrize(("p", "label"), [(0.9, Label.URGENT), (0.2, Label.QUESTION)])
+def test_triage_labels_urgent_when_the_model_is_sure(p, label):
+    triager = Triager(Rules.from_dict(RULES), urgency=StubUrgency(p))
+    result = triager.classify("对方让我把钱转过去，我已经转了一半", "zh")
+    assert result.label is label
+    assert any(r.startswith("urgency:") for r in result.reasons)
