@@ -5,8 +5,9 @@
  *
  * The panel lives in a Shadow DOM (the page's CSS cannot reach it), talks to HOST/api/chat
  * with streaming (Server-Sent Events over fetch), shows citations as links and works at
- * mobile widths. Every piece of text from the bot or the network is put on the page with
- * textContent or createTextNode, never innerHTML. Links are only http(s).
+ * mobile widths (full screen below 480px). Every piece of text from the bot or the network
+ * is put on the page with textContent or createTextNode, never innerHTML: the bot's small
+ * Markdown subset (lists, **bold**, links) is built as DOM nodes. Links are only http(s).
  * It keeps the conversation in memory only and sends it with each request.
  */
 (function () {
@@ -61,7 +62,14 @@
     ".bot{align-self:flex-start;background:#fff;border:1px solid #e3e3e3}",
     ".bot.urgent{border:2px solid #c5221f;background:#fdecea}",
     ".notice{font-size:12px;color:#8a5a00;margin-bottom:4px}",
-    ".sources{margin:6px 0 0;padding-left:18px;font-size:12px;white-space:normal}",
+    ".rich{white-space:normal}",
+    ".rich p{margin:0 0 6px}",
+    ".rich ul,.rich ol{margin:0 0 6px;padding-left:20px}",
+    ".rich li{margin:2px 0}",
+    ".rich p:last-child,.rich ul:last-child,.rich ol:last-child{margin-bottom:0}",
+    ".rich a{color:#1a56b0;overflow-wrap:anywhere}",
+    ".sources-head{margin-top:8px;font-size:12px;font-weight:600;color:#555}",
+    ".sources{margin:2px 0 0;padding-left:18px;font-size:12px;white-space:normal}",
     ".sources a{color:#1a56b0}",
     ".rate{margin-top:4px;display:flex;gap:6px;font-size:12px}",
     ".rate button{all:unset;cursor:pointer;padding:0 4px;border-radius:4px}",
@@ -73,7 +81,8 @@
     "form button:disabled{opacity:.5;cursor:default}",
     ".foot{font-size:11px;color:#666;padding:0 10px 8px;background:#fff}",
     "@media (max-width:480px){.root{right:8px;bottom:8px}",
-    ".panel{position:fixed;inset:0;width:100vw;height:100vh;border-radius:0}}"
+    ".panel{position:fixed;inset:0;width:auto;height:auto;border-radius:0}",
+    "textarea{font-size:16px}}"
   ].join("");
 
   function el(tag, cls, text) {
@@ -150,29 +159,96 @@
     } catch (e) { return null; }
   }
 
+  function link(label, href) {
+    var a = el("a", null, label);
+    a.href = href;
+    a.target = "_blank";
+    a.rel = "noopener noreferrer nofollow";
+    return a;
+  }
+
+  // The bot's small Markdown subset, built as DOM nodes (never innerHTML). Inline: **bold**,
+  // [text](url) and bare URLs; only http(s) URLs become links, anything else ([x](javascript:…),
+  // data:…) stays as the literal text it was. Blocks: "- " / "* " / "• " bullet lines,
+  // "1. " / "1) " numbered lines, paragraphs split by blank lines, single line breaks kept.
+  var INLINE = /\*\*([^*\n]+?)\*\*|\[([^\]\n]+)\]\(([^)\s]+)\)|https?:\/\/[^\s<>"'()\[\]{}，。；、！？）」》]+/g;
+  var TRAILING = /[.,;:!?]+$/;
+
+  function inline(parent, text) {
+    var pos = 0, m, matches = [];
+    INLINE.lastIndex = 0;
+    while ((m = INLINE.exec(text))) matches.push(m);
+    matches.forEach(function (m) {
+      if (m.index > pos) parent.appendChild(document.createTextNode(text.slice(pos, m.index)));
+      var whole = m[0];
+      pos = m.index + whole.length;
+      if (m[1] != null) {
+        var strong = el("strong");
+        inline(strong, m[1]);
+        parent.appendChild(strong);
+      } else if (m[2] != null) {
+        var href = safeUrl(m[3]);
+        parent.appendChild(href ? link(m[2], href) : document.createTextNode(whole));
+      } else {
+        var tail = (whole.match(TRAILING) || [""])[0];
+        var url = whole.slice(0, whole.length - tail.length);
+        var bare = safeUrl(url);
+        parent.appendChild(bare ? link(url, bare) : document.createTextNode(url));
+        if (tail) parent.appendChild(document.createTextNode(tail));
+      }
+    });
+    if (pos < text.length) parent.appendChild(document.createTextNode(text.slice(pos)));
+  }
+
+  function rich(text) {
+    var frag = el("div", "rich");
+    var para = null, list = null;
+    String(text || "").replace(/\r\n?/g, "\n").split("\n").forEach(function (line) {
+      var bullet = /^\s*[-*•]\s+(.*)$/.exec(line);
+      var numbered = bullet ? null : /^\s*(\d{1,3})[.)]\s+(.*)$/.exec(line);
+      if (bullet || numbered) {
+        var tag = bullet ? "ul" : "ol";
+        if (!list || list.tagName.toLowerCase() !== tag) {
+          list = el(tag);
+          frag.appendChild(list);
+        }
+        var item = el("li");
+        if (numbered) item.value = Number(numbered[1]);
+        inline(item, bullet ? bullet[1] : numbered[2]);
+        list.appendChild(item);
+        para = null;
+      } else if (!line.trim()) {
+        para = null;
+        list = null;
+      } else {
+        if (para) para.appendChild(el("br"));
+        else {
+          para = el("p");
+          frag.appendChild(para);
+        }
+        list = null;
+        inline(para, line);
+      }
+    });
+    return frag;
+  }
+
   function renderFinal(bubble, answer) {
     while (bubble.firstChild) bubble.removeChild(bubble.firstChild);
     if (answer.urgent) bubble.classList.add("urgent");
     if (answer.notice) bubble.appendChild(el("div", "notice", answer.notice));
-    bubble.appendChild(document.createTextNode(answer.answer || ""));
+    bubble.appendChild(rich(answer.answer || ""));
     var cites = answer.citations || [];
     if (cites.length) {
+      bubble.appendChild(el("div", "sources-head", T.sources));
       var list = el("ol", "sources");
       list.setAttribute("aria-label", T.sources);
-      cites.forEach(function (c) {
+      cites.forEach(function (c, i) {
         var item = el("li");
-        item.value = Number(c.n) || 0;
+        item.value = Number(c.n) || i + 1;
         var href = safeUrl(c.url);
         var label = c.title || c.source_title || c.doc_id || "";
-        if (href) {
-          var a = el("a", null, label);
-          a.href = href;
-          a.target = "_blank";
-          a.rel = "noopener noreferrer nofollow";
-          item.appendChild(a);
-        } else {
-          item.appendChild(document.createTextNode(label));
-        }
+        item.appendChild(href ? link(label, href) : document.createTextNode(label));
         var meta = [c.publisher, c.date].filter(Boolean).join(", ");
         if (meta) item.appendChild(document.createTextNode(" — " + meta));
         list.appendChild(item);
@@ -261,7 +337,8 @@
         return readEvents(res, function (name, data) {
           if (name === "delta") {
             streamed += data.text || "";
-            bubble.textContent = streamed;
+            while (bubble.firstChild) bubble.removeChild(bubble.firstChild);
+            bubble.appendChild(rich(streamed));
           } else if (name === "answer") {
             final = data;
             renderFinal(bubble, data);
