@@ -2,8 +2,10 @@
 
 `build_ui(service, gate)` returns the Blocks; `mount_ui(app, ...)` mounts them at "/" of
 the FastAPI app (never `launch`, never `share=True`). Answers come from `WebService`
-(which stores each turn); this module only turns payloads into Markdown. Bot text is
-HTML-escaped before Gradio renders it, and Gradio sanitizes on top of that.
+(which stores each turn); this module only turns payloads into Markdown. Of bot text only a
+small subset is live (lists, **bold**, http(s) links, see `rich_markdown`); every other
+character is escaped, so no HTML, javascript:/data: link or heading comes through, and Gradio
+sanitizes on top of that. On a phone the question box and the examples fit on the first screen.
 
 What it does not do: no answering logic, no storage, no network; the theme uses fonts
 bundled with Gradio. Interface wording lives in `bot/web/web_text.yaml`.
@@ -11,7 +13,6 @@ bundled with Gradio. Interface wording lives in `bot/web/web_text.yaml`.
 
 from __future__ import annotations
 
-import html
 import logging
 import re
 from collections.abc import Iterator
@@ -50,39 +51,124 @@ CSS = """
   border-radius: 8px; padding: 6px 14px; font-weight: 600; }
 #disclaimer { font-size: 0.85em; opacity: 0.85; }
 #check-result .verdict-scam { color: #c5221f; }
+#header h1 { margin-bottom: 0.2em; }
+/* Gradio prefixes rules inside @media with ".contain", which the page padding is outside of;
+   a clamp() narrows it on phones without a media query (8px at 390px wide, 32px on desktop). */
+.gradio-container .main.app { padding-left: clamp(8px, 4vw - 8px, 32px) !important;
+  padding-right: clamp(8px, 4vw - 8px, 32px) !important; }
+/* A phone (390x844): the question box and the examples fit on the first screen. The chat
+   box is only as tall as its messages (up to 60% of the screen), the header is compact. */
+@media (max-width: 640px) {
+  .column { gap: 8px !important; }
+  #header h1 { font-size: 1.3em !important; margin: 0 !important; }
+  #header p { font-size: 0.85em; margin: 2px 0 0 !important; line-height: 1.35; }
+  #ui-lang { padding: 4px 8px !important; }
+  #ui-lang > span, #ui-lang [data-testid="block-info"] { display: none; }
+  #chatbot { height: auto !important; min-height: 72px; max-height: 60vh; }
+  #chatbot .placeholder-content { min-height: 0 !important; height: auto !important; }
+  #chat-input textarea { font-size: 16px; }
+  .chat-examples .label { margin-bottom: 2px; }
+}
 """
 
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|<>~])")
-
-
-def escape_text(text: str) -> str:
-    """Bot or user text made inert: HTML-escaped, line breaks kept."""
-    return html.escape(text or "", quote=False)
+# Every ASCII punctuation character may be backslash-escaped in CommonMark; escaping all of
+# them leaves no Markdown, HTML, entity or autolink syntax in a piece of text.
+_MD_SPECIAL = re.compile(r"([!-/:-@\[-`{-~])")
+_INLINE = re.compile(
+    r"\*\*(?P<bold>[^*\n]+?)\*\*"
+    r"|\[(?P<label>[^\]\n]+)\]\((?P<href>[^)\s]+)\)"
+    r"|(?P<url>https?://[^\s<>\"'()\[\]{}，。；、！？）」》]+)"
+)
+_BULLET = re.compile(r"^\s*[-*•]\s+(.*)$")
+_NUMBERED = re.compile(r"^\s*(\d{1,3})[.)]\s+(.*)$")
 
 
 def escape_md(text: str) -> str:
-    """A short label (title, publisher) escaped for Markdown and HTML."""
+    """Text made inert for Markdown and HTML: every ASCII punctuation mark backslash-escaped."""
     return _MD_SPECIAL.sub(r"\\\1", text or "")
 
 
+def escape_text(text: str) -> str:
+    """User text shown as typed: nothing rendered, line breaks kept (leading spaces dropped,
+    so no line becomes a code block)."""
+    lines = (text or "").replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    return "\n".join(escape_md(line.lstrip()) for line in lines)
+
+
 def safe_url(url: str) -> str | None:
-    """The URL when it is plain http(s) without spaces or brackets, else None."""
-    if re.fullmatch(r"https?://[^\s<>()\"']+", url or ""):
+    """The URL when it is plain http(s) without spaces, quotes or brackets, else None."""
+    if re.fullmatch(r"https?://[^\s<>()\[\]\"'`\\]+", url or ""):
         return url
     return None
 
 
-def render_sources(citations: list[dict[str, Any]], lang: str) -> str:
-    """A numbered Markdown list: [title](url) — publisher, date."""
+def _link(label: str, url: str) -> str:
+    return f"[{escape_md(label)}]({url})"
+
+
+def _inline_md(text: str) -> str:
+    """**bold**, [text](url) and bare URLs live (http(s) only); everything else escaped."""
+    out, pos = [], 0
+    for m in _INLINE.finditer(text):
+        out.append(escape_md(text[pos : m.start()]))
+        pos = m.end()
+        if m["bold"] is not None:  # a tag, not **: CommonMark's ** fails next to CJK quotes
+            out.append(f"<strong>{_inline_md(m['bold'])}</strong>")
+        elif m["label"] is not None:
+            url = safe_url(m["href"])
+            out.append(_link(m["label"], url) if url else escape_md(m[0]))
+        else:
+            url = m["url"].rstrip(".,;:!?")
+            tail = m["url"][len(url) :]
+            out.append((_link(url, url) if safe_url(url) else escape_md(url)) + escape_md(tail))
+    out.append(escape_md(text[pos:]))
+    return "".join(out)
+
+
+def rich_markdown(text: str) -> str:
+    """The bot's small Markdown subset re-emitted safely: bullet ("- ") and numbered ("1. ")
+    lists, **bold**, http(s) links; paragraphs and line breaks kept; all other characters
+    escaped, so no raw HTML, no javascript:/data: links, no headings or tables."""
+    blocks: list[tuple[str, list[str]]] = []  # (kind, lines), kind: p / ul / ol
+    for line in (text or "").replace("\r\n", "\n").replace("\r", "\n").split("\n"):
+        bullet = _BULLET.match(line)
+        numbered = None if bullet else _NUMBERED.match(line)
+        if bullet or numbered:
+            kind = "ul" if bullet else "ol"
+            item = (
+                f"- {_inline_md(bullet[1])}"
+                if bullet
+                else f"{int(numbered[1])}. {_inline_md(numbered[2])}"  # type: ignore[index]
+            )
+            if blocks and blocks[-1][0] == kind:
+                blocks[-1][1].append(item)
+            else:
+                blocks.append((kind, [item]))
+        elif not line.strip():
+            blocks.append(("", []))
+        elif blocks and blocks[-1][0] == "p":
+            blocks[-1][1].append(_inline_md(line.strip()))
+        else:
+            blocks.append(("p", [_inline_md(line.strip())]))
+    return "\n\n".join("\n".join(lines) for kind, lines in blocks if kind)
+
+
+def render_sources(citations: list[dict[str, Any]], lang: str, heading: str = "sources") -> str:
+    """The sources, one line each: [title](url) — publisher · date. Numbered as the answer's
+    [n] markers; any number of citations, in any numbering."""
     if not citations:
         return ""
-    lines = [f"**{t('sources', lang)}**"]
-    for c in citations:
-        label = escape_md(c.get("title") or c.get("source_title") or c.get("doc_id", ""))
+    numbers = [int(c.get("n") or i) for i, c in enumerate(citations, start=1)]
+    consecutive = numbers == list(range(numbers[0], numbers[0] + len(numbers)))
+    lines = [f"**{escape_md(t(heading, lang))}**", ""]
+    for number, c in zip(numbers, citations, strict=True):
+        label = c.get("title") or c.get("source_title") or c.get("doc_id", "")
         url = safe_url(c.get("url", ""))
-        link = f"[{label}]({url})" if url else label
+        link = _link(label, url) if url else escape_md(label)
         meta = " · ".join(escape_md(x) for x in (c.get("publisher"), c.get("date")) if x)
-        lines.append(f"{c['n']}. {link}" + (f" — {meta}" if meta else ""))
+        # Markdown renumbers ordered lists from their first number, so gaps use [n] labels.
+        head = f"{number}." if consecutive else f"- \\[{number}\\]"
+        lines.append(f"{head} {link}" + (f" — {meta}" if meta else ""))
     return "\n".join(lines)
 
 
@@ -90,14 +176,14 @@ def render_answer(payload: dict[str, Any], lang: str) -> str:
     """The answer, its notice, an urgent line and its sources as one Markdown message."""
     parts = []
     if payload.get("urgent"):
-        parts.append(f"**{escape_text(t('urgent_banner', lang))}**")
+        parts.append(f"**{escape_md(t('urgent_banner', lang))}**")
     if payload.get("notice"):
-        parts.append(f"_{escape_text(payload['notice'])}_")
-    parts.append(escape_text(payload.get("answer") or ""))
+        parts.append(f"_{escape_md(payload['notice'])}_")
+    parts.append(rich_markdown(payload.get("answer") or ""))
     sources = render_sources(payload.get("citations", []), lang)
     if sources:
         parts.append(sources)
-    return "\n\n".join(parts)
+    return "\n\n".join(p for p in parts if p)
 
 
 def _flag_label(flag: dict[str, Any], lang: str) -> str:
@@ -127,11 +213,11 @@ def render_check(payload: dict[str, Any], lang: str) -> str:
             quote = f" — “{escape_text(str(f.get('quote', '')))}”" if f.get("quote") else ""
             items.append(f"- {escape_text(_flag_label(f, lang))}{quote}")
         parts.append("\n".join(items))
-    parts.append(escape_text(payload.get("answer") or ""))
-    sources = render_sources(payload.get("citations", []), lang)
+    parts.append(rich_markdown(payload.get("answer") or ""))
+    sources = render_sources(payload.get("citations", []), lang, heading="evidence")
     if sources:
-        parts.append(sources.replace(t("sources", lang), t("evidence", lang), 1))
-    return "\n\n".join(parts)
+        parts.append(sources)
+    return "\n\n".join(p for p in parts if p)
 
 
 def _client_ip(request: gr.Request | None) -> str | None:
@@ -171,7 +257,7 @@ def build_ui(service: WebService, ws: WebSettings, gate: UiRateGate) -> gr.Block
                     payload = item
                     break
                 text += item
-                shown[-1] = {"role": "assistant", "content": escape_text(text)}
+                shown[-1] = {"role": "assistant", "content": rich_markdown(text)}
                 yield shown, shown, history, ids, "", hidden
         except Exception as exc:  # store down or a bug: tell the user, keep the chat
             log.warning("UI answer failed: %s", exc)
@@ -237,6 +323,9 @@ def build_ui(service: WebService, ws: WebSettings, gate: UiRateGate) -> gr.Block
             gr.Textbox(label=t("check_label", lang), placeholder=t("check_placeholder", lang)),
             gr.Button(t("check_button", lang)),
             gr.Markdown(t("disclaimer", lang)),
+            gr.Chatbot(placeholder=t("chat_placeholder", lang)),
+            gr.Column(visible=lang == "zh"),
+            gr.Column(visible=lang == "en"),
         )
 
     with gr.Blocks(title="反诈助手 AntiScam Assistant") as demo:
@@ -254,16 +343,21 @@ def build_ui(service: WebService, ws: WebSettings, gate: UiRateGate) -> gr.Block
                 banner = gr.Markdown(
                     visible=False, elem_id="urgent-banner", elem_classes=["urgent-banner"]
                 )
+                # Bot text arrives as Markdown from `render_answer`, where everything but lists,
+                # bold and http(s) links is escaped; Gradio sanitizes the HTML on top of that.
                 chatbot = gr.Chatbot(
                     elem_id="chatbot",
                     height=460,
+                    placeholder=t("chat_placeholder", "zh"),
                     buttons=["copy"],
+                    render_markdown=True,
                     sanitize_html=True,
                     allow_tags=False,
+                    latex_delimiters=[],
                     feedback_options=("Like", "Dislike"),
                     show_label=False,
                 )
-                with gr.Row():
+                with gr.Row(equal_height=True):
                     box = gr.Textbox(
                         label=t("input_label", "zh"),
                         placeholder=t("input_placeholder", "zh"),
@@ -271,12 +365,16 @@ def build_ui(service: WebService, ws: WebSettings, gate: UiRateGate) -> gr.Block
                         lines=2,
                         scale=5,
                     )
-                    send = gr.Button(
-                        t("send", "zh"), variant="primary", elem_id="chat-send", scale=1
-                    )
-                clear = gr.Button(t("clear", "zh"), size="sm", elem_id="chat-clear")
-                gr.Examples([[q] for q in EXAMPLES_ZH], inputs=[box], label="示例 · 中文")
-                gr.Examples([[q] for q in EXAMPLES_EN], inputs=[box], label="Examples · English")
+                    with gr.Column(scale=1, min_width=72):
+                        send = gr.Button(t("send", "zh"), variant="primary", elem_id="chat-send")
+                        clear = gr.Button(t("clear", "zh"), size="sm", elem_id="chat-clear")
+                # The examples of the interface language (the switch swaps them).
+                with gr.Column(elem_id="examples-zh", elem_classes=["chat-examples"]) as ex_zh:
+                    gr.Examples([[q] for q in EXAMPLES_ZH], inputs=[box], label="示例")
+                with gr.Column(
+                    elem_id="examples-en", elem_classes=["chat-examples"], visible=False
+                ) as ex_en:
+                    gr.Examples([[q] for q in EXAMPLES_EN], inputs=[box], label="Examples")
                 with gr.Row():
                     comment = gr.Textbox(
                         label=t("feedback_label", "zh"),
@@ -285,7 +383,7 @@ def build_ui(service: WebService, ws: WebSettings, gate: UiRateGate) -> gr.Block
                         scale=5,
                     )
                     comment_send = gr.Button(
-                        t("feedback_send", "zh"), elem_id="feedback-send", scale=1
+                        t("feedback_send", "zh"), elem_id="feedback-send", scale=1, min_width=72
                     )
                 feedback_note = gr.Markdown(elem_id="feedback-note")
             with gr.Tab(t("tab_check", "zh"), id="check", elem_id="tab-check") as tab_check:
@@ -333,6 +431,9 @@ def build_ui(service: WebService, ws: WebSettings, gate: UiRateGate) -> gr.Block
                 check_box,
                 check_send,
                 disclaimer,
+                chatbot,
+                ex_zh,
+                ex_en,
             ],
         )
     demo.queue(default_concurrency_limit=8)
