@@ -60,6 +60,7 @@ RULES = {
     "priority": ["harmful", "injection", "urgent", "offtopic"],
     "signals": [],
     "urgency": {"threshold": 0.5},
+    "modifiers": {"domain": {"factors": {"offtopic": 0.2}, "patterns": ["转|骗|transfer"]}},
 }
 
 
@@ -69,3 +70,10 @@ def test_triage_labels_urgent_when_the_model_is_sure(p, label):
     result = triager.classify("对方让我把钱转过去，我已经转了一半", "zh")
     assert result.label is label
     assert any(r.startswith("urgency:") for r in result.reasons)
+
+
+def test_out_of_domain_messages_never_ask_the_model():
+    triager = Triager(Rules.from_dict(RULES), urgency=StubUrgency(0.99))
+    result = triager.classify("帮我写一首关于秋天的诗", "zh")
+    assert result.label is Label.QUESTION
+    assert not any(r.startswith("urgency:") for r in result.reasons)

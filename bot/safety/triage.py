@@ -314,13 +314,26 @@ class Triager:
             for label, factor in m.factors.items():
                 totals[label] *= factor
         thr = self.rules.thresholds
-        if self.urgency is not None and totals[Label.URGENT] < thr.get(Label.URGENT, 1.0):
+        in_domain = any(m.name == "domain" for m in mods)  # the model knows only scam talk
+        if (
+            self.urgency is not None
+            and in_domain
+            and totals[Label.URGENT] < thr.get(Label.URGENT, 1.0)
+        ):
             p_urgent = self.urgency.probability(text)  # bot/safety/urgency.py
             reasons.append(f"urgency:{p_urgent:.2f}")
             if p_urgent >= self.rules.urgency.get("threshold", 1.01):
                 totals[Label.URGENT] = thr.get(Label.URGENT, 1.0)
         guarded = any(m.name in ("victim", "protective") for m in mods)
-        if p is not None and p >= self.rules.intent.get("guarded" if guarded else "threshold", 0.6):
+        # an off-topic request no harm rule matched (a poem, a toast) stays off-topic
+        plain_offtopic = not totals[Label.HARMFUL] and totals[Label.OFFTOPIC] >= thr.get(
+            Label.OFFTOPIC, 1.0
+        )
+        if plain_offtopic and p is not None:
+            reasons.append("intent:offtopic")
+        elif p is not None and p >= self.rules.intent.get(
+            "guarded" if guarded else "threshold", 0.6
+        ):
             totals[Label.HARMFUL] = max(totals[Label.HARMFUL], thr.get(Label.HARMFUL, 1.0))
             needs.setdefault(Label.HARMFUL, "fraud")
         for label in self.rules.priority:

@@ -3,9 +3,10 @@
 `UrgencyModel(examples, embed)` is a `bot.text_model.TextClassifier` with two labels,
 `urgent` and `calm`, trained on written victims' messages (bot/safety/training/*.jsonl, one
 file per author batch, every topic in both languages) and the urgent and question examples
-of triage_examples.yaml. `probability(text)` is P(urgent). Triage (bot/safety/triage.py)
-labels a message urgent when its rules say so or when this probability reaches
-`urgency.threshold` in triage_rules.yaml: the rules were written from a few kinds and missed
+and off-topic examples of triage_examples.yaml (the last two as calm). `probability(text)` is
+P(urgent). Triage (bot/safety/triage.py) asks it only about in-domain messages (its
+`domain` modifier: the model knows only scam talk) and labels a message urgent when its
+rules say so or when this probability reaches `urgency.threshold` in triage_rules.yaml: the rules were written from a few kinds and missed
 victims of the others, who describe what is happening in their own words.
 
 Evaluation sets (eval/datasets/urgent*.jsonl, victim*.jsonl) are never trained on;
@@ -32,7 +33,7 @@ def load_urgency_examples(
     directory: Path = TRAINING_DIR, triage_examples: Path = HERE / "triage_examples.yaml"
 ) -> list[Labelled]:
     """Written urgent / calm rows (batch = file suffix), plus triage_examples' urgent (as
-    urgent) and question (as calm) examples (batch `triage_examples`)."""
+    urgent), question and off-topic (as calm) examples (batch `triage_examples`)."""
     out: list[Labelled] = []
     for path in sorted(Path(directory).glob("*.jsonl")):
         batch = path.stem.split("_")[-1]
@@ -49,7 +50,7 @@ def load_urgency_examples(
                 raise ValueError(f"{path}:{number}: {exc}") from exc
     data = yaml.safe_load(Path(triage_examples).read_text(encoding="utf-8")) or {}
     examples = data.get("examples") or {}
-    for source, label in (("urgent", URGENT), ("question", CALM)):
+    for source, label in (("urgent", URGENT), ("question", CALM), ("offtopic", CALM)):
         for lang, texts in (examples.get(source) or {}).items():
             out += [Labelled(str(t), label, "triage_examples", lang) for t in texts or []]
     return out
