@@ -101,7 +101,16 @@ def test_tokenizer_keeps_taxonomy_terms_whole():
 
 def _passage(n: int, text: str, doc: str = "d") -> Passage:
     chunk = Chunk(
-        f"{doc}#what#{n}", doc, "what", n, text, "t", "zh", ("advance-fee-loan",), "https://e.org", "s"
+        f"{doc}#what#{n}",
+        doc,
+        "what",
+        n,
+        text,
+        "t",
+        "zh",
+        ("advance-fee-loan",),
+        "https://e.org",
+        "s",
     )
     return Passage(chunk, 1.0)
 
