@@ -45,12 +45,29 @@ def top_topic(answer: Answer) -> str | None:
 REQUESTS = frozenset({"money", "code", "card", "remote"})
 
 
+# Rows written before session 6 used the old `fake-customer-service` ("fake customer service
+# and official impersonation"); it was split, so either new topic is right for them too.
+SPLIT_TOPICS = {
+    "fake-customer-service": ("impersonating-officials", "fake-ecommerce-logistics-service")
+}
+NEW_TAXONOMY_BATCHES = ("h6",)
+
+
+def expected_topics(case: Case) -> list[str]:
+    topics = list(case.topics)
+    if case.meta.get("batch") not in NEW_TAXONOMY_BATCHES:
+        for old, new in SPLIT_TOPICS.items():
+            if old in topics:
+                topics += [t for t in new if t not in topics]
+    return topics
+
+
 def case_scores(case: Case, answer: Answer) -> dict[str, Any]:
     verdict = answer.verdict
     topic = top_topic(answer) if verdict else None
     topic_ok = None
     if verdict and case.label == "scam" and case.topics:
-        topic_ok = topic in case.topics
+        topic_ok = topic in expected_topics(case)
     asks = set(case.meta.get("asks") or [])
     return {
         "verdict": verdict,
