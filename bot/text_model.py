@@ -16,8 +16,7 @@ bot/safety/urgency.py (is money moving now). It knows nothing of topics or safet
 from __future__ import annotations
 
 import hashlib
-import os
-import pickle
+import json
 import threading
 import unicodedata
 from collections.abc import Callable, Sequence
@@ -26,6 +25,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from bot.model_cache import load_or_embed, load_or_train
 
 Embed = Callable[[list[str]], np.ndarray]
 PROBE = "网贷放款前要我先交解冻金，正常吗？ is this a scam?"
@@ -37,6 +38,27 @@ class Labelled:
     topic: str  # the label: for topics a taxonomy id, or "none" for out-of-domain
     batch: str  # who wrote it: "kb" for knowledge-base chunks, else the author batch
     lang: str = ""
+
+
+def read_labelled(directory: Path, label_field: str, allowed: Sequence[str] = ()) -> list[Labelled]:
+    """Every `*.jsonl` under `directory` as rows ({text, <label_field>, lang?}); the batch is
+    the file name's last `_` part (`questions_qa.jsonl` -> `qa`). A bad row names its file and
+    line."""
+    out: list[Labelled] = []
+    for path in sorted(Path(directory).glob("*.jsonl")):
+        batch = path.stem.split("_")[-1]
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+                label = str(row[label_field])
+                if allowed and label not in allowed:
+                    raise ValueError(f"{label_field} must be one of {list(allowed)}, got {label!r}")
+                out.append(Labelled(str(row["text"]), label, batch, row.get("lang", "")))
+            except (ValueError, KeyError) as exc:
+                raise ValueError(f"{path}:{number}: {exc}") from exc
+    return out
 
 
 def _norm(text: str) -> str:
@@ -108,19 +130,11 @@ class TextClassifier:
             for t in texts:
                 h.update(b"\0" + t.encode())
             path = self.cache_dir / f"{self.name}_vectors-{h.hexdigest()[:16]}.npy"
-            if path.exists():
-                try:
-                    cached = np.load(path)
-                    if cached.shape[0] == len(texts):
-                        return dict(zip(texts, cached, strict=True))
-                except (OSError, ValueError):
-                    pass  # unreadable: embed again and overwrite it
-        matrix = np.asarray(self.embed(texts), dtype=np.float32).reshape(len(texts), -1)
-        if path is not None:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_suffix(f".{os.getpid()}.tmp.npy")
-            np.save(tmp, matrix)
-            os.replace(tmp, path)
+        matrix = load_or_embed(
+            path,
+            len(texts),
+            lambda: np.asarray(self.embed(texts), dtype=np.float32).reshape(len(texts), -1),
+        )
         return dict(zip(texts, matrix, strict=True))
 
     def _probe(self) -> np.ndarray:
@@ -147,19 +161,7 @@ class TextClassifier:
         return self.cache_dir / f"{self.name}-{h.hexdigest()[:16]}.pkl"
 
     def _load_or_train(self) -> tuple[Any, Any]:
-        path = self._cache_path()
-        if path is not None and path.exists():
-            try:
-                return pickle.loads(path.read_bytes())
-            except Exception:  # noqa: BLE001 - an unreadable cache is rebuilt, never fatal
-                pass
-        fitted = self._train()
-        if path is not None:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_suffix(f".{os.getpid()}.tmp")
-            tmp.write_bytes(pickle.dumps(fitted))
-            os.replace(tmp, path)  # readers never see a half-written file
-        return fitted
+        return load_or_train(self._cache_path(), self._train)
 
     def _train(self) -> tuple[Any, Any]:
         from sklearn.feature_extraction.text import TfidfVectorizer

@@ -17,7 +17,6 @@ version and a probe vector of the embedder). It does not retrieve or compose any
 
 from __future__ import annotations
 
-import json
 import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -27,7 +26,7 @@ from typing import Any
 import numpy as np
 import yaml
 
-from bot.text_model import Embed, Labelled, TextClassifier
+from bot.text_model import Embed, Labelled, TextClassifier, read_labelled
 
 HERE = Path(__file__).resolve().parent
 TRAINING_DIR = HERE / "training"
@@ -44,20 +43,7 @@ class Prediction:
 
 def load_training(directory: Path = TRAINING_DIR) -> list[Labelled]:
     """The written training questions: every *.jsonl under `directory` ({text, topic, lang})."""
-    out: list[Labelled] = []
-    for path in sorted(Path(directory).glob("*.jsonl")):
-        batch = path.stem.split("_")[-1]
-        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-                out.append(
-                    Labelled(str(row["text"]), str(row["topic"]), batch, row.get("lang", ""))
-                )
-            except (ValueError, KeyError) as exc:
-                raise ValueError(f"{path}:{number}: needs text and topic ({exc})") from exc
-    return out
+    return read_labelled(directory, "topic")
 
 
 def chunk_examples(chunks: Iterable[Any]) -> list[Labelled]:

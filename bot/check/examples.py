@@ -20,7 +20,6 @@ when one is given, so the next process loads them in milliseconds).
 from __future__ import annotations
 
 import hashlib
-import os
 import threading
 from collections import defaultdict
 from collections.abc import Callable, Sequence
@@ -31,6 +30,7 @@ import numpy as np
 import yaml
 
 from bot.check.topics import TopicHead
+from bot.model_cache import load_or_embed
 
 DEFAULT_EXAMPLES_PATH = Path(__file__).resolve().parent / "check_examples.yaml"
 LABELS = ("scam", "legit")
@@ -128,21 +128,11 @@ class ExampleBank:
         return self.cache_dir / f"check_examples-{h.hexdigest()[:16]}.npy"
 
     def _embed_all(self) -> np.ndarray:
-        path = self._cache_path()
-        if path is not None and path.exists():
-            try:
-                cached = np.load(path)
-                if cached.shape[0] == len(self.examples):
-                    return cached
-            except (OSError, ValueError):
-                pass  # unreadable cache: embed again and overwrite it
-        matrix = np.asarray(self.embed([e.text for e in self.examples]), dtype=np.float32)
-        if path is not None:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_suffix(f".{os.getpid()}.tmp.npy")
-            np.save(tmp, matrix)
-            os.replace(tmp, path)  # readers never see a half-written file
-        return matrix
+        return load_or_embed(
+            self._cache_path(),
+            len(self.examples),
+            lambda: self.embed([e.text for e in self.examples]),
+        )
 
     def _vectors(self) -> np.ndarray:
         if self._matrix is None:

@@ -17,8 +17,6 @@ the examples it is given (kept in `cache_dir` when one is given); it reads no ot
 from __future__ import annotations
 
 import hashlib
-import os
-import pickle
 import threading
 from collections.abc import Sequence
 from pathlib import Path
@@ -28,6 +26,7 @@ import numpy as np
 
 from bot.check.examples import Example
 from bot.check.topics import TopicHead
+from bot.model_cache import load_or_train
 
 
 class WordingModel:
@@ -75,19 +74,7 @@ class WordingModel:
         return self.cache_dir / f"check_wording-{h.hexdigest()[:16]}.pkl"
 
     def _load_or_train(self) -> tuple[Any, Any, TopicHead]:
-        path = self._cache_path()
-        if path is not None and path.exists():
-            try:
-                return pickle.loads(path.read_bytes())
-            except Exception:  # noqa: BLE001 - an unreadable cache is rebuilt, never fatal
-                pass
-        fitted = self._train()
-        if path is not None:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_suffix(f".{os.getpid()}.tmp")
-            tmp.write_bytes(pickle.dumps(fitted))
-            os.replace(tmp, path)  # readers never see a half-written file
-        return fitted
+        return load_or_train(self._cache_path(), self._train)
 
     def _train(self) -> tuple[Any, Any, TopicHead]:
         from sklearn.feature_extraction.text import TfidfVectorizer

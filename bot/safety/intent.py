@@ -27,8 +27,6 @@ vector of the embedder), as bot/check/wording.py does. No file is read at import
 from __future__ import annotations
 
 import hashlib
-import os
-import pickle
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
@@ -36,6 +34,7 @@ from typing import Any
 
 import numpy as np
 
+from bot.model_cache import load_or_train
 from bot.safety.intent_data import IntentExample, conversation_text
 
 Embed = Callable[[list[str]], np.ndarray]
@@ -122,19 +121,7 @@ class IntentModel:
         return self.cache_dir / f"triage_intent-{h.hexdigest()[:16]}.pkl"
 
     def _load_or_train(self) -> tuple[Any, Any]:
-        path = self._cache_path()
-        if path is not None and path.exists():
-            try:
-                return pickle.loads(path.read_bytes())
-            except Exception:  # noqa: BLE001 - an unreadable cache is rebuilt, never fatal
-                pass
-        fitted = self._train()
-        if path is not None:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_suffix(f".{os.getpid()}.tmp")
-            tmp.write_bytes(pickle.dumps(fitted))
-            os.replace(tmp, path)  # readers never see a half-written file
-        return fitted
+        return load_or_train(self._cache_path(), self._train)
 
     def _train(self) -> tuple[Any, Any]:
         from sklearn.feature_extraction.text import TfidfVectorizer

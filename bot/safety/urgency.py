@@ -16,13 +16,12 @@ decide harm or answer anything.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from pathlib import Path
 
 import yaml
 
-from bot.text_model import Embed, Labelled, TextClassifier
+from bot.text_model import Embed, Labelled, TextClassifier, read_labelled
 
 HERE = Path(__file__).resolve().parent
 TRAINING_DIR = HERE / "training"
@@ -34,20 +33,7 @@ def load_urgency_examples(
 ) -> list[Labelled]:
     """Written urgent / calm rows (batch = file suffix), plus triage_examples' urgent (as
     urgent), question and off-topic (as calm) examples (batch `triage_examples`)."""
-    out: list[Labelled] = []
-    for path in sorted(Path(directory).glob("*.jsonl")):
-        batch = path.stem.split("_")[-1]
-        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-                label = str(row["label"])
-                if label not in (URGENT, CALM):
-                    raise ValueError(f"label must be {URGENT} or {CALM}, got {label!r}")
-                out.append(Labelled(str(row["text"]), label, batch, row.get("lang", "")))
-            except (ValueError, KeyError) as exc:
-                raise ValueError(f"{path}:{number}: {exc}") from exc
+    out = read_labelled(directory, "label", (URGENT, CALM))
     data = yaml.safe_load(Path(triage_examples).read_text(encoding="utf-8")) or {}
     examples = data.get("examples") or {}
     for source, label in (("urgent", URGENT), ("question", CALM), ("offtopic", CALM)):

@@ -1,0 +1,51 @@
+"""Fitted models and vectors kept on disk between processes, keyed by their inputs.
+
+`load_or_train(path, train)` returns the pickle at `path` if it is readable, else calls
+`train()`, writes the result atomically (readers never see a half-written file) and returns
+it; with `path` None it just trains. `load_or_embed(path, n, embed)` does the same for a
+NumPy matrix of `n` rows. The pickles are of our own making (the callers' keys include the
+training texts and library versions); an unreadable file is rebuilt, never fatal. Nothing
+here knows what is being trained.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+
+def load_or_train(path: Path | None, train: Callable[[], Any]) -> Any:
+    if path is not None and path.exists():
+        try:
+            return pickle.loads(path.read_bytes())
+        except Exception:  # noqa: BLE001 - an unreadable cache is rebuilt, never fatal
+            pass
+    fitted = train()
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_bytes(pickle.dumps(fitted))
+        os.replace(tmp, path)
+    return fitted
+
+
+def load_or_embed(path: Path | None, rows: int, embed: Callable[[], np.ndarray]) -> np.ndarray:
+    if path is not None and path.exists():
+        try:
+            cached = np.load(path)
+            if cached.shape[0] == rows:
+                return cached
+        except (OSError, ValueError):
+            pass  # unreadable: embed again and overwrite it
+    matrix = np.asarray(embed(), dtype=np.float32)
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}.tmp.npy")
+        np.save(tmp, matrix)
+        os.replace(tmp, path)
+    return matrix
