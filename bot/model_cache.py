@@ -49,3 +49,33 @@ def load_or_embed(path: Path | None, rows: int, embed: Callable[[], np.ndarray])
         np.save(tmp, matrix)
         os.replace(tmp, path)
     return matrix
+
+
+def key_hash(*parts: object) -> Any:
+    """A sha256 seeded with scikit-learn's version and `parts` (a fitted model's settings)."""
+    import hashlib
+
+    import sklearn
+
+    return hashlib.sha256("\0".join([sklearn.__version__, *map(str, parts)]).encode())
+
+
+class LazilyFitted:
+    """Mixin: `_model()` fits once per object, thread-safe, through `load_or_train` with the
+    subclass's `_cache_path()` and `_train()`. Subclasses set `_fitted = None` and `_lock`."""
+
+    _fitted: Any = None
+    _lock: Any
+
+    def _cache_path(self) -> Path | None:
+        raise NotImplementedError
+
+    def _train(self) -> Any:
+        raise NotImplementedError
+
+    def _model(self) -> Any:
+        if self._fitted is None:
+            with self._lock:
+                if self._fitted is None:
+                    self._fitted = load_or_train(self._cache_path(), self._train)
+        return self._fitted

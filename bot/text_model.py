@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from bot.model_cache import load_or_embed, load_or_train
+from bot.model_cache import LazilyFitted, key_hash, load_or_embed
 
 Embed = Callable[[list[str]], np.ndarray]
 PROBE = "网贷放款前要我先交解冻金，正常吗？ is this a scam?"
@@ -65,7 +65,7 @@ def _norm(text: str) -> str:
     return unicodedata.normalize("NFKC", text).lower()
 
 
-class TextClassifier:
+class TextClassifier(LazilyFitted):
     """Logistic regression over character n-grams and e5 vectors (trained lazily, once)."""
 
     def __init__(
@@ -141,27 +141,15 @@ class TextClassifier:
         assert self.embed is not None
         return np.asarray(self.embed([PROBE]), dtype=np.float32).reshape(-1)
 
-    def _model(self) -> tuple[Any, Any]:
-        if self._fitted is None:
-            with self._lock:
-                if self._fitted is None:
-                    self._fitted = self._load_or_train()
-        return self._fitted
-
     def _cache_path(self) -> Path | None:
         if self.cache_dir is None:
             return None
-        import sklearn
-
-        h = hashlib.sha256(f"{sklearn.__version__}\0{self.c}".encode())
+        h = key_hash(self.c)
         if self.embed is not None:
             h.update(np.round(self._probe(), 3).tobytes())
         for e in self.examples:
             h.update(f"\0{e.topic}\0{e.text}".encode())
         return self.cache_dir / f"{self.name}-{h.hexdigest()[:16]}.pkl"
-
-    def _load_or_train(self) -> tuple[Any, Any]:
-        return load_or_train(self._cache_path(), self._train)
 
     def _train(self) -> tuple[Any, Any]:
         from sklearn.feature_extraction.text import TfidfVectorizer

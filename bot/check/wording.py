@@ -16,7 +16,6 @@ the examples it is given (kept in `cache_dir` when one is given); it reads no ot
 
 from __future__ import annotations
 
-import hashlib
 import threading
 from collections.abc import Sequence
 from pathlib import Path
@@ -26,10 +25,10 @@ import numpy as np
 
 from bot.check.examples import Example
 from bot.check.topics import TopicHead
-from bot.model_cache import load_or_train
+from bot.model_cache import LazilyFitted, key_hash
 
 
-class WordingModel:
+class WordingModel(LazilyFitted):
     """Character n-gram logistic regression over labelled examples (trained lazily, once)."""
 
     def __init__(
@@ -56,25 +55,13 @@ class WordingModel:
         """A model trained without one batch's examples (see ExampleBank.leave_out)."""
         return WordingModel([e for e in self.examples if e.batch != batch], self.c)
 
-    def _model(self) -> tuple[Any, Any, TopicHead]:
-        if self._fitted is None:
-            with self._lock:
-                if self._fitted is None:
-                    self._fitted = self._load_or_train()
-        return self._fitted
-
     def _cache_path(self) -> Path | None:
         if self.cache_dir is None:
             return None
-        import sklearn
-
-        h = hashlib.sha256(f"{sklearn.__version__}\0{self.c}".encode())
+        h = key_hash(self.c)
         for e in self.examples:
             h.update(f"\0{e.label}\0{','.join(e.topics)}\0{e.text}".encode())
         return self.cache_dir / f"check_wording-{h.hexdigest()[:16]}.pkl"
-
-    def _load_or_train(self) -> tuple[Any, Any, TopicHead]:
-        return load_or_train(self._cache_path(), self._train)
 
     def _train(self) -> tuple[Any, Any, TopicHead]:
         from sklearn.feature_extraction.text import TfidfVectorizer

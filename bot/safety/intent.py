@@ -26,7 +26,6 @@ vector of the embedder), as bot/check/wording.py does. No file is read at import
 
 from __future__ import annotations
 
-import hashlib
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
@@ -34,7 +33,7 @@ from typing import Any
 
 import numpy as np
 
-from bot.model_cache import load_or_train
+from bot.model_cache import LazilyFitted, key_hash
 from bot.safety.intent_data import IntentExample, conversation_text
 
 Embed = Callable[[list[str]], np.ndarray]
@@ -47,7 +46,7 @@ def _norm(text: str) -> str:
     return normalize(text)
 
 
-class IntentModel:
+class IntentModel(LazilyFitted):
     """Logistic regression over character n-grams and e5 vectors (trained lazily, once)."""
 
     def __init__(
@@ -100,28 +99,16 @@ class IntentModel:
         vectors = np.asarray(self.embed(texts), dtype=np.float32).reshape(len(texts), -1)
         return hstack([grams, csr_matrix(vectors * self.embed_scale)]).tocsr()
 
-    def _model(self) -> tuple[Any, Any]:
-        if self._fitted is None:
-            with self._lock:
-                if self._fitted is None:
-                    self._fitted = self._load_or_train()
-        return self._fitted
-
     def _cache_path(self) -> Path | None:
         if self.cache_dir is None:
             return None
-        import sklearn
-
-        h = hashlib.sha256(f"{sklearn.__version__}\0{self.c}\0{self.embed_scale}".encode())
+        h = key_hash(self.c, self.embed_scale)
         if self.embed is not None:
             probe = np.asarray(self.embed([_PROBE]), dtype=np.float32).reshape(-1)
             h.update(np.round(probe, 3).tobytes())
         for e in self.examples:
             h.update(f"\0{int(e.harmful)}\0{e.source}\0{e.text}".encode())
         return self.cache_dir / f"triage_intent-{h.hexdigest()[:16]}.pkl"
-
-    def _load_or_train(self) -> tuple[Any, Any]:
-        return load_or_train(self._cache_path(), self._train)
 
     def _train(self) -> tuple[Any, Any]:
         from sklearn.feature_extraction.text import TfidfVectorizer
