@@ -329,11 +329,17 @@ class Triager:
         plain_offtopic = not totals[Label.HARMFUL] and totals[Label.OFFTOPIC] >= thr.get(
             Label.OFFTOPIC, 1.0
         )
+        # the model never refuses a victim ("对方让我…", "is this a scam"), and alone, with no
+        # harm rule behind it, it must be surer (`model_only`): it over-refused victims'
+        # and learners' questions written apart from its training data
+        limit = self.rules.intent.get("guarded" if guarded else "threshold", 0.6)
+        if not any(s.label is Label.HARMFUL for s in hits):
+            limit = max(limit, self.rules.intent.get("model_only", limit))
         if plain_offtopic and p is not None:
             reasons.append("intent:offtopic")
-        elif p is not None and p >= self.rules.intent.get(
-            "guarded" if guarded else "threshold", 0.6
-        ):
+        elif victim and p is not None:
+            reasons.append("intent:victim")
+        elif p is not None and p >= limit:
             totals[Label.HARMFUL] = max(totals[Label.HARMFUL], thr.get(Label.HARMFUL, 1.0))
             needs.setdefault(Label.HARMFUL, "fraud")
         for label in self.rules.priority:
