@@ -2,7 +2,8 @@
 
 `Asks.load().classify(text, lang)` returns one of `is_it_scam` (a yes/no question: is it a
 scam, is it 靠谱, should I), `what_now`, `legal`, `report`, `how_it_works` or `other`, from
-the patterns in `asks.yaml` (first kind in `order` that matches). The composer uses it to
+the patterns in `asks.yaml` (first kind in `order` that matches; any other yes/no question,
+by its form, counts as `is_it_scam`). The composer uses it to
 pick the first line and the order of sections. It does not judge safety or urgency (that is
 `bot.safety.triage`) and never changes which passages are retrieved.
 """
@@ -24,6 +25,7 @@ KINDS = ("is_it_scam", "what_now", "legal", "report", "how_it_works", "other")
 class Asks:
     order: tuple[str, ...]
     patterns: dict[str, dict[str, tuple[re.Pattern[str], ...]]]  # kind -> lang -> regexes
+    yes_no: dict[str, tuple[re.Pattern[str], ...]]  # any other yes/no question, by language
 
     @classmethod
     def load(cls, path: Path | str = ASKS_PATH) -> Asks:
@@ -37,7 +39,11 @@ class Asks:
                 for lang, regexes in (by_lang or {}).items()
             }
         order = tuple(data.get("order") or patterns)
-        return cls(order, patterns)
+        yes_no = {
+            lang: tuple(re.compile(p, re.IGNORECASE) for p in regexes or [])
+            for lang, regexes in (data.get("yes_no_fallback") or {}).items()
+        }
+        return cls(order, patterns, yes_no)
 
     def all(self, text: str, lang: str) -> list[str]:
         """Every kind whose patterns match, in `order` (patterns of both languages count: a
@@ -54,7 +60,11 @@ class Asks:
 
     def classify(self, text: str, lang: str) -> str:
         found = self.all(text, lang)
-        return found[0] if found else "other"
+        if found:
+            return found[0]
+        if any(r.search(text.strip()) for r in self.yes_no.get(lang, ())):
+            return "is_it_scam"  # another yes/no question: "should I", "可靠吗"
+        return "other"
 
 
 @lru_cache(maxsize=1)
