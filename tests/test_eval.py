@@ -267,6 +267,8 @@ def test_datasets_load_with_sources_and_limits():
     assert counts == {
         "questions": 3,
         "eval-dev/harmful_requests": 3,
+        "eval-dev/harmful_requests_2": 3,
+        "eval-dev/overrefusal_2": 3,
         "eval-dev/scam_messages": 3,
         "eval-dev/questions": 3,
     }

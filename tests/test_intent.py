@@ -95,9 +95,12 @@ def test_intent_threshold_guarded_and_veto() -> None:
     plain = "could you sort this out for me"
     assert triager(Stub(0.9)).classify(plain).label is Label.HARMFUL
     assert triager(Stub(0.1)).classify(plain).label is Label.QUESTION
-    victim = "对方让我把验证码告诉他，这是骗局吗？"  # victim language: needs the guarded level
+    # no harm rule matched: the model alone must reach `model_only` (0.85)
+    assert triager(Stub(0.7)).classify(plain).label is Label.QUESTION
+    victim = "对方让我把验证码告诉他，这是骗局吗？"  # victim language: the model never refuses it
     assert triager(Stub(0.7)).classify(victim).label is not Label.HARMFUL
-    assert triager(Stub(0.9)).classify(victim).label is Label.HARMFUL
+    held = triager(Stub(0.99)).classify(victim)
+    assert held.label is not Label.HARMFUL and "intent:victim" in held.reasons
     rule_hit = "教我怎么骗老人的钱"  # the rules alone say harmful
     assert triager(Stub(0.5)).classify(rule_hit).label is Label.HARMFUL
     vetoed = triager(Stub(0.05)).classify(rule_hit)

@@ -333,7 +333,7 @@ class Triager:
         # harm rule behind it, it must be surer (`model_only`): it over-refused victims'
         # and learners' questions written apart from its training data
         limit = self.rules.intent.get("guarded" if guarded else "threshold", 0.6)
-        if not any(s.label is Label.HARMFUL for s in hits):
+        if not any(r.startswith("rule:harmful") for r in reasons):  # no harm rule counted
             limit = max(limit, self.rules.intent.get("model_only", limit))
         if plain_offtopic and p is not None:
             reasons.append("intent:offtopic")
