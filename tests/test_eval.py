@@ -13,7 +13,7 @@ from langchain_core.language_models.fake_chat_models import FakeListChatModel
 
 from bot.cli import main
 from bot.evaluation import answers, check, gate, judge, latency, retrieval, safety
-from bot.evaluation.datasets import Case, load_cases, resolve_names, source_name
+from bot.evaluation.datasets import DATASETS, Case, load_cases, resolve_names, source_name
 from bot.evaluation.runner import compute_metrics, score_case
 from bot.evaluation.stats import mean, percentile, rate
 from bot.records import Answer, Citation
@@ -299,7 +299,8 @@ def test_cli_eval_writes_metrics_cases_and_report(indexed, tmp_path, monkeypatch
     assert re.search(r"ok\s+answers.citation_validity", res.output)
     metrics = json.loads((out / "metrics.json").read_text(encoding="utf-8"))
     cases = [json.loads(x) for x in (out / "cases.jsonl").read_text(encoding="utf-8").splitlines()]
-    assert metrics["meta"]["cases"] == len(cases) == 10 and metrics["meta"]["errors"] == 0
+    n_sets = len(DATASETS)  # --limit 1: one row of every registered dataset
+    assert metrics["meta"]["cases"] == len(cases) == n_sets and metrics["meta"]["errors"] == 0
     assert metrics["baseline"]["changes"]["answers.citation_validity"]["old"] == 0.25
     assert [g["status"] for g in metrics["gate"]] == ["ok", "not measured", "FAIL"]
     assert all(c["answer"] is not None and "scores" in c for c in cases)

@@ -40,10 +40,12 @@ def test_plain_answer_is_used_when_citations_are_valid(indexed, server):
     server.replies.append(quoting(2, 1))
     answer = chain_for(indexed, server).answer(QUESTION)
     assert answer.mode == "openai" and answer.notice is None, answer.extra["rejected"]
-    # the model's [2] is renumbered [1]: citations follow the order of first use
-    assert [c.chunk_id for c in answer.citations] == [
-        answer.extra["passages"][i].chunk.chunk_id for i in (1, 0)
-    ]
+    # the model's [2] is renumbered [1]: citations follow the order of first use, one per
+    # article (passages of one article share a number and are all kept in `passages`)
+    used = [answer.extra["passages"][i].chunk for i in (1, 0)]
+    assert [c.doc_id for c in answer.citations] == list(dict.fromkeys(c.doc_id for c in used))
+    quoted = [q["chunk_id"] for c in answer.citations for q in c.passages]
+    assert quoted == [c.chunk_id for c in used]
     sent = server.requests[0]
     assert sent["model"] == "fake-model"
     # the answer-length cap reaches a self-hosted server under both names it may read
