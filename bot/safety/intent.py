@@ -33,6 +33,7 @@ from typing import Any
 
 import numpy as np
 
+from bot.lang import normalize
 from bot.model_cache import LazilyFitted, key_hash
 from bot.safety.intent_data import IntentExample, conversation_text
 
@@ -41,8 +42,6 @@ _PROBE = "怎么知道这是不是诈骗？ how do I know if this is a scam?"
 
 
 def _norm(text: str) -> str:
-    from bot.safety.triage import normalize
-
     return normalize(text)
 
 

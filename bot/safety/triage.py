@@ -45,7 +45,6 @@ Not done here: answering, refusing (bot/safety/replies.py), PII (bot/safety/pii.
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -55,7 +54,7 @@ from typing import Any
 import numpy as np
 import yaml
 
-from bot.lang import detect_lang
+from bot.lang import detect_lang, normalize
 from bot.safety.intent import IntentModel
 from bot.safety.urgency import UrgencyModel, load_urgency_examples
 
@@ -94,14 +93,6 @@ class Triage:
     @property
     def refused(self) -> bool:
         return self.label in (Label.HARMFUL, Label.INJECTION)
-
-
-def normalize(text: str) -> str:
-    """NFKC, lower case, zero-width characters dropped, spaces inside Chinese removed."""
-    text = unicodedata.normalize("NFKC", text).lower()
-    text = re.sub(r"[\u200b-\u200f\u2060\ufeff]", "", text)
-    text = re.sub(r"(?<=[\u3400-\u9fff])\s+(?=[\u3400-\u9fff])", "", text)
-    return re.sub(r"\s+", " ", text).strip()
 
 
 @dataclass(frozen=True)

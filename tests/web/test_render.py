@@ -9,7 +9,7 @@ import re
 
 import pytest
 
-from bot.web.gradio_app import escape_text, render_answer, render_sources, rich_markdown
+from bot.web.markdown import escape_text, render_answer, render_sources, rich_markdown
 
 # Markdown that is live in the output: a link, a <strong> we wrote, a list marker.
 LINK = re.compile(r"(?<!\\)\[((?:\\.|[^\]\\])*)\]\(([^)]*)\)")
