@@ -31,7 +31,7 @@ from bot.answer.topic_model import (  # noqa: E402
     QuestionTopics,
     chunk_examples,
     decide,
-    load_floors,
+    load_settings,
     load_training,
 )
 from bot.app import build_app  # noqa: E402
@@ -99,10 +99,11 @@ def main(argv: list[str] | None = None) -> int:
     vectors = {f"{c.title}\n{c.text}": stored[c.chunk_id] for c in snap.chunks}
     training = load_training()
     embed = deps.embeddings.embed_queries_np
-    floors = load_floors()
+    floors, c = load_settings()
     model = QuestionTopics(
         chunk_examples(snap.chunks) + training,
         embed,
+        c=c,
         cache_dir=deps.settings.cache_dir,
         vectors=vectors,
     )

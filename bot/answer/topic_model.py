@@ -80,9 +80,10 @@ class NamedPattern:
     out_of_scope: bool
 
 
-def load_floors(path: Path = SETTINGS_PATH) -> dict[str, float]:
+def load_settings(path: Path = SETTINGS_PATH) -> tuple[dict[str, float], float]:
+    """(floors, regularisation C) from topic_model.yaml."""
     data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
-    return {k: float(v) for k, v in (data.get("floors") or {}).items()}
+    return {k: float(v) for k, v in (data.get("floors") or {}).items()}, float(data.get("c", 8.0))
 
 
 def decide(
@@ -118,9 +119,7 @@ class PatternNamer:
         self.cache_dir = cache_dir
         self.training = list(training) if training is not None else load_training()
         self.not_patterns = tuple(not_patterns)
-        data = yaml.safe_load(Path(settings_path).read_text(encoding="utf-8")) or {}
-        self.floors = {k: float(v) for k, v in (data.get("floors") or {}).items()}
-        self.c = float(data.get("c", 8.0))
+        self.floors, self.c = load_settings(settings_path)
         self._built: tuple[str, QuestionTopics] | None = None
         self._lock = threading.Lock()
 
