@@ -40,6 +40,14 @@ class Settings(BaseSettings):
     # copies for concurrent calls; `antiscam serve` defaults to 1 thread x one copy per core.
     embed_threads: int | None = Field(None, gt=0, validation_alias=_env("BOT_EMBED_THREADS"))
     embed_copies: int = Field(1, gt=0, validation_alias=_env("BOT_EMBED_COPIES"))
+    # e5 only: concurrent queries wait up to this long to share one engine call (0 = off;
+    # `antiscam serve` defaults to 3 ms), at most `embed_max_batch` texts per call.
+    embed_batch_window_ms: float = Field(
+        0.0, ge=0, le=50, validation_alias=_env("BOT_EMBED_BATCH_WINDOW_MS")
+    )
+    embed_max_batch: int = Field(16, gt=0, validation_alias=_env("BOT_EMBED_MAX_BATCH"))
+    # Answers kept for repeated first-turn questions without personal data (0 = cache off).
+    answer_cache_size: int = Field(1024, ge=0, validation_alias=_env("BOT_ANSWER_CACHE_SIZE"))
 
     chroma_host: str | None = Field(None, validation_alias=_env("CHROMA_HOST", "BOT_CHROMA_HOST"))
     chroma_port: int = Field(8000, validation_alias=_env("CHROMA_PORT", "BOT_CHROMA_PORT"))

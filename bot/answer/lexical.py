@@ -1,22 +1,31 @@
 """BM25 over jieba tokens (Chinese) and lower-cased words (English), using bm25s.
 
 The taxonomy's aliases are added to a private jieba dictionary so terms like 停息挂账 or
-征信修复 stay whole. This module only scores text; it knows nothing about vectors or answers.
+征信修复 stay whole. `LexicalIndex.cached` saves a built index to a directory (bm25s
+save/load) under a fingerprint of the texts and the tokenizer, so a process that starts on
+an index generation another process already tokenised loads it in seconds instead of
+re-tokenising every chunk. This module only scores text; it knows nothing about vectors or
+answers.
 """
 
 from __future__ import annotations
 
 import functools
+import hashlib
 import logging
 import re
+import shutil
 import sys
 import threading
+import uuid
 from collections.abc import Iterable
+from pathlib import Path
 
 import bm25s
 import jieba
 import numpy as np
 
+log = logging.getLogger(__name__)
 _WORD = re.compile(r"[a-z0-9]+(?:[-'][a-z0-9]+)*|[\u3400-\u9fff\uf900-\ufaff]+")
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 # Very common function words add noise to both BM25 and sentence overlap.
@@ -37,6 +46,11 @@ class Tokenizer:
         self._lock = threading.Lock()
         self._ready = False
         self._extra = [w for w in extra_words if w and _CJK.search(w)]
+
+    def signature(self) -> str:
+        """What the tokens depend on besides the text: versions, own words, stopwords."""
+        parts = [jieba.__version__, *sorted(self._extra), "|", *sorted(STOPWORDS)]
+        return hashlib.sha256("\n".join(parts).encode("utf-8")).hexdigest()
 
     def _init(self) -> None:
         with self._lock:
@@ -70,15 +84,50 @@ class Tokenizer:
 class LexicalIndex:
     """A BM25 index over a fixed list of texts; scores come back in corpus order."""
 
-    def __init__(self, texts: list[str], tokenizer: Tokenizer):
+    def __init__(self, texts: list[str], tokenizer: Tokenizer, bm25: bm25s.BM25 | None = None):
         self.tokenizer = tokenizer
         self.size = len(texts)
+        if bm25 is not None:  # loaded from disk by `cached`
+            self._bm25 = bm25
+            return
         self._bm25 = bm25s.BM25()
         # Interned: one string object per distinct token instead of one per occurrence
         # (at 100k chunks this keeps ~600 MB of token strings out of the process).
         corpus = [[sys.intern(w) for w in tokenizer.tokens(t)] or ["\x00"] for t in texts]
         if corpus:
             self._bm25.index(corpus, show_progress=False)
+
+    @classmethod
+    def cached(cls, texts: list[str], tokenizer: Tokenizer, directory: Path) -> LexicalIndex:
+        """Load the index saved in `directory` if it was built from these very texts with
+        this tokenizer; otherwise build it and save it there (best effort: a read-only or
+        full disk only costs the next start its speed)."""
+        fingerprint = _fingerprint(texts, tokenizer)
+        stamp = directory / "fingerprint.txt"
+        if texts and stamp.is_file() and stamp.read_text(encoding="utf-8") == fingerprint:
+            try:
+                bm25 = bm25s.BM25.load(str(directory), load_corpus=False)
+                if int(bm25.scores.get("num_docs", -1)) == len(texts):
+                    return cls(texts, tokenizer, bm25)
+            except (OSError, ValueError, KeyError) as exc:
+                log.warning("BM25 index in %s unreadable, rebuilding: %s", directory, exc)
+        index = cls(texts, tokenizer)
+        if texts:
+            index.save(directory, fingerprint)
+        return index
+
+    def save(self, directory: Path, fingerprint: str) -> None:
+        """Write the index, then its fingerprint, into a fresh directory swapped in whole."""
+        tmp = directory.with_name(f"{directory.name}.tmp-{uuid.uuid4().hex[:8]}")
+        try:
+            self._bm25.save(str(tmp), show_progress=False)
+            (tmp / "fingerprint.txt").write_text(fingerprint, encoding="utf-8")
+            shutil.rmtree(directory, ignore_errors=True)
+            tmp.rename(directory)
+        except OSError as exc:
+            log.warning("could not save the BM25 index to %s: %s", directory, exc)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
 
     def top(self, query: str, k: int) -> list[tuple[int, float]]:
         """(corpus index, score) of the best k texts with a positive score."""
@@ -92,3 +141,12 @@ class LexicalIndex:
         idx = np.argpartition(-scores, k - 1)[:k]
         idx = idx[np.argsort(-scores[idx])]
         return [(int(i), float(scores[i])) for i in idx if scores[i] > 0]
+
+
+def _fingerprint(texts: list[str], tokenizer: Tokenizer) -> str:
+    digest = hashlib.sha256(f"bm25s {bm25s.__version__}\n{tokenizer.signature()}".encode())
+    for text in texts:
+        digest.update(text.encode("utf-8"))
+        digest.update(b"\x00")
+    digest.update(str(len(texts)).encode())
+    return digest.hexdigest()

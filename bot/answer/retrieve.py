@@ -2,14 +2,17 @@
 
 Prefers passages in the question's language, keeps at most N passages per article, and can
 add named sections of the best article (e.g. what to do, where to get help) so the composer
-can cite them. It reads a snapshot of the live index and reloads when the pointer moves.
+can cite them. It reads a snapshot of the live index and reloads when the pointer moves; the BM25 side is
+saved under `<BOT_DATA_DIR>/bm25/<generation>` and loaded by later processes.
 It does not write the index or compose answers.
 """
 
 from __future__ import annotations
 
+import shutil
 import threading
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bot.answer.lexical import LexicalIndex, Tokenizer
@@ -73,8 +76,17 @@ class Retriever:
     def _load(self) -> Snapshot:
         pointer, vs = self.store.open()
         chunks = self.store.load_chunks(pointer.collection)
-        lexical = LexicalIndex([_lexical_text(c) for c in chunks], self.tokenizer)
+        texts = [_lexical_text(c) for c in chunks]
+        # BM25 is saved per generation, so only the first process on a new index tokenises
+        bm25_dir = Path(self.settings.data_dir) / "bm25"
+        lexical = LexicalIndex.cached(texts, self.tokenizer, bm25_dir / pointer.collection)
+        _forget_other_generations(bm25_dir, self.store.name, keep=pointer.collection)
         return Snapshot(pointer, vs, chunks, {c.chunk_id: i for i, c in enumerate(chunks)}, lexical)
+
+    def generation(self) -> int | None:
+        """The index generation answers are served from (None before the first load)."""
+        snap = self._snap
+        return snap.pointer.generation if snap is not None else None
 
     @property
     def chunks(self) -> list[Chunk]:
@@ -147,6 +159,15 @@ def _boost_by_article(fused: dict[int, float], chunks: list[Chunk]) -> dict[int,
         per_doc.setdefault(chunks[i].doc_id, []).append(score)
     doc_score = {d: sum(sorted(v, reverse=True)[:DOC_BOOST_TOP]) for d, v in per_doc.items()}
     return {i: s + DOC_BOOST * doc_score[chunks[i].doc_id] for i, s in fused.items()}
+
+
+def _forget_other_generations(bm25_dir: Path, name: str, keep: str) -> None:
+    """Drop saved BM25 indexes of this store's other generations (the store drops theirs)."""
+    if not bm25_dir.is_dir():
+        return
+    for path in bm25_dir.iterdir():
+        if path.name.startswith(f"{name}__g") and path.name != keep and ".tmp-" not in path.name:
+            shutil.rmtree(path, ignore_errors=True)
 
 
 def _lexical_text(chunk: Chunk) -> str:

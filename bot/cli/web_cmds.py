@@ -24,6 +24,8 @@ def serve(host: str | None, port: int | None) -> None:
     # Concurrent requests: one single-threaded e5 copy per core beats one copy using every core.
     os.environ.setdefault("BOT_EMBED_THREADS", "1")
     os.environ.setdefault("BOT_EMBED_COPIES", str(min(os.cpu_count() or 1, 4)))
+    # Concurrent requests' query embeddings share one engine call (bot/answer/batching.py).
+    os.environ.setdefault("BOT_EMBED_BATCH_WINDOW_MS", "3")
     import uvicorn
 
     from bot.app import build_app

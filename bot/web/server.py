@@ -33,6 +33,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.staticfiles import StaticFiles
 
 from bot.answer.store import IndexMismatch, StoreUnavailable
+from bot.web.answer_cache import make_answer_cache
 from bot.web.limits import (
     BodySizeLimit,
     UiRateGate,
@@ -42,6 +43,8 @@ from bot.web.limits import (
     origin_allowed,
     rate_limited_response,
 )
+from bot.web.metrics import Metrics, state_collector
+from bot.web.metrics import install as install_metrics
 from bot.web.schemas import (
     ChatRequest,
     ChatResponse,
@@ -114,7 +117,8 @@ def create_app(
     except StorageError as exc:  # answers still work without the database
         log.warning("database not ready at start-up: %s", exc)
     refresher = IndexRefresher(deps.retriever.refresh, ws.index_refresh_seconds) if deps else None
-    service = WebService(responder, storage, ws.max_history_turns, refresher)
+    cache = make_answer_cache(deps)
+    service = WebService(responder, storage, ws.max_history_turns, refresher, cache)
     limiter = make_limiter(ws.rate_limit_storage)
     slots = AnswerSlots(ws.answer_concurrency)
 
@@ -139,6 +143,7 @@ def create_app(
         expose_headers=["Retry-After"],
         max_age=600,
     )
+    install_metrics(app, Metrics(), state_collector(deps, slots.depth, cache))
 
     def require_origin(request: Request) -> None:
         if not origin_allowed(request, ws.origins):
@@ -269,6 +274,13 @@ class AnswerSlots:
     def __init__(self, n: int):
         self.n = n
         self._limiter: anyio.CapacityLimiter | None = None
+
+    def depth(self) -> tuple[int, int]:
+        """(answer steps waiting for a slot, answer steps running)."""
+        if self._limiter is None:
+            return 0, 0
+        stats = self._limiter.statistics()
+        return stats.tasks_waiting, stats.borrowed_tokens
 
     async def run(self, fn: Callable[..., T], *args: Any) -> T:
         if self._limiter is None:  # created inside the event loop

@@ -7,7 +7,8 @@ answer into one JSON object (the batch output row of `bot.batch.answer_row`, plu
 never costs the user an answer: it is logged and the answer still goes out.
 
 It does not parse HTTP, enforce limits or render anything; `server.py` and
-`gradio_app.py` do. It keeps no state between calls.
+`gradio_app.py` do. It keeps no state between calls beyond the optional answer cache
+(`answer_cache.py`), which serves repeated first-turn questions.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from typing import Any, Protocol
 
 from bot.batch import answer_row
 from bot.records import Answer
+from bot.web.answer_cache import AnswerCache
 from bot.web.storage import Storage, StorageError, new_id
 
 log = logging.getLogger(__name__)
@@ -123,11 +125,13 @@ class WebService:
         storage: Storage | None,
         max_history_turns: int = 20,
         refresher: IndexRefresher | None = None,
+        cache: AnswerCache | None = None,
     ):
         self.responder = responder
         self.storage = storage
         self.max_history_turns = max_history_turns
         self.refresher = refresher
+        self.cache = cache
 
     def trim_history(self, history: list[dict[str, str]] | None) -> list[dict[str, str]]:
         """The last `max_history_turns` user/assistant pairs, as plain dicts."""
@@ -147,7 +151,12 @@ class WebService:
         if self.refresher:
             self.refresher.maybe()
         t0 = time.perf_counter()
-        answer = self.responder.respond(message, history, lang, task)
+        key = self.cache.key(message, history, lang, task) if self.cache else None
+        answer = self.cache.get(key) if self.cache and key else None
+        if answer is None:
+            answer = self.responder.respond(message, history, lang, task)
+            if self.cache and key:
+                self.cache.put(key, answer)
         payload = answer_payload(new_id(), task, answer, (time.perf_counter() - t0) * 1000)
         self._record(payload, message, history, channel)
         return payload
@@ -164,8 +173,17 @@ class WebService:
         if self.refresher:
             self.refresher.maybe()
         t0 = time.perf_counter()
-        for item in self.responder.stream(message, history, lang):
+        key = self.cache.key(message, history, lang, "chat") if self.cache else None
+        cached = self.cache.get(key) if self.cache and key else None
+        items: Iterator[str | Answer] = (
+            iter([*cached.text.splitlines(keepends=True), cached])
+            if cached is not None
+            else self.responder.stream(message, history, lang)
+        )
+        for item in items:
             if isinstance(item, Answer):
+                if self.cache and key and cached is None:
+                    self.cache.put(key, item)
                 payload = answer_payload(new_id(), "chat", item, (time.perf_counter() - t0) * 1000)
                 self._record(payload, message, history, channel)
                 yield payload
