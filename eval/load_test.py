@@ -1,14 +1,23 @@
-"""A bounded load run against /api/chat on loopback: N concurrent clients for T seconds.
+"""Bounded load runs against /api/chat on loopback: closed loop, open loop, capacity.
 
 Starts `python -m bot.cli serve` on 127.0.0.1 (extractive generator, a throw-away SQLite
 database, the rate limit lifted) over the project's index, unless `--url` names a server
-that is already running, which must be on a loopback address. Each client posts questions
-from eval/datasets/ in turn, one at a time, until the time is up. Prints and writes a JSON
-report: requests/s, latency p50/p95/p99/max, errors by kind, and the server's RSS (when this
-script started the server, or `--pid` names it).
+that is already running, which must be on a loopback address. `--features off` starts it
+with the answer cache and query micro-batching switched off (today's behaviour), so old and
+new can be compared in one run, back to back.
+
+- `closed` (default): N clients each post the next question the instant an answer arrives.
+- `open --rate R`: Poisson arrivals at R requests/s whatever the server does (like real
+  users); latency counts from the scheduled arrival, so queueing shows.
+- `capacity`: open-loop steps at rising rates; capacity = the highest rate whose step had
+  p95 <= 1 s and no errors.
+Question mixes (`open`, `capacity`): `distinct` (every request a question never sent
+before) or `realistic` (Zipf-like popularity over the eval questions, plus a share of
+never-seen ones). Prints and writes a JSON report with latency p50/p95/p99/max, errors by
+kind and the server's RSS (when this script started it, or `--pid` names it).
 
 It never sends traffic anywhere but the loopback interface and stops by itself.
-Usage:  .venv/bin/python eval/load_test.py [--clients 50] [--seconds 60] [--out FILE]
+Usage:  .venv/bin/python eval/load_test.py [closed|open|capacity] [--mix realistic] ...
 """
 
 from __future__ import annotations
@@ -18,6 +27,7 @@ import asyncio
 import ipaddress
 import json
 import os
+import random
 import subprocess
 import sys
 import tempfile
@@ -31,6 +41,10 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 DATASETS = ROOT / "eval" / "datasets"
 MAX_REQUESTS = 200_000  # a hard bound on top of the time limit
+MAX_IN_FLIGHT = 1_000  # open loop: arrivals beyond this many unanswered count as errors
+MAX_RATE = 1_000.0
+P95_TARGET_S = 1.0
+FEATURES_OFF = {"BOT_ANSWER_CACHE_SIZE": "0", "BOT_EMBED_BATCH_WINDOW_MS": "0"}
 
 
 def questions() -> list[str]:
@@ -58,9 +72,10 @@ def require_loopback(url: str) -> None:
         raise SystemExit(f"refusing to load {host}: only loopback addresses are allowed")
 
 
-def start_server(port: int, db: Path) -> subprocess.Popen:
+def start_server(port: int, db: Path, features: str = "on") -> subprocess.Popen:
     env = {
         **os.environ,
+        **(FEATURES_OFF if features == "off" else {}),
         "BOT_GENERATOR": "extractive",
         "BOT_RATE_LIMIT": "1000000/minute",
         "BOT_DATABASE_URL": f"sqlite:///{db}",
@@ -119,6 +134,83 @@ async def run_clients(
     return latencies, errors
 
 
+class QuestionMix:
+    """The next question to send: `distinct` never repeats; `realistic` repeats popular
+    eval questions (Zipf-like, exponent `zipf`) and sends a `new_share` of never-seen ones."""
+
+    def __init__(
+        self, qs: list[str], mix: str, seed: int = 0, zipf: float = 1.0, new_share: float = 0.2
+    ):
+        self.rng = random.Random(seed)
+        self.qs = list(qs)
+        self.rng.shuffle(self.qs)  # popularity rank is a fixed random order of the questions
+        self.mix, self.new_share = mix, new_share
+        self.weights = [1.0 / (rank + 1) ** zipf for rank in range(len(self.qs))]
+        self.sent = 0
+
+    def never_seen(self) -> str:
+        base = self.qs[self.sent % len(self.qs)]
+        marker = f"（第{self.sent}问）" if detect_cjk(base) else f" (question {self.sent})"
+        return base + marker
+
+    def next(self) -> str:
+        self.sent += 1
+        if self.mix == "distinct" or self.rng.random() < self.new_share:
+            return self.never_seen()
+        return self.rng.choices(self.qs, weights=self.weights)[0]
+
+
+def detect_cjk(text: str) -> bool:
+    return any("\u4e00" <= ch <= "\u9fff" for ch in text)
+
+
+async def run_open(
+    url: str, rate: float, seconds: float, mix: QuestionMix, seed: int = 0
+) -> tuple[list[float], Counter]:
+    """Poisson arrivals at `rate`/s for `seconds`; latency from each scheduled arrival."""
+    latencies: list[float] = []
+    errors: Counter = Counter()
+    rng = random.Random(seed)
+    in_flight = 0
+    limits = httpx.Limits(max_connections=MAX_IN_FLIGHT, max_keepalive_connections=200)
+    async with httpx.AsyncClient(base_url=url, timeout=30, limits=limits) as client:
+
+        async def one(message: str, due: float) -> None:
+            nonlocal in_flight
+            try:
+                r = await client.post("/api/chat", json={"message": message})
+                if r.status_code == 200 and r.json().get("answer"):
+                    latencies.append(time.perf_counter() - due)
+                else:
+                    errors[f"http {r.status_code}"] += 1
+            except httpx.HTTPError as exc:
+                errors[type(exc).__name__] += 1
+            finally:
+                in_flight -= 1
+
+        tasks: set[asyncio.Task] = set()
+        start = time.perf_counter()
+        due, sent = start, 0
+        while sent < MAX_REQUESTS:
+            due += rng.expovariate(rate)
+            if due - start > seconds:
+                break
+            delay = due - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            sent += 1
+            if in_flight >= MAX_IN_FLIGHT:
+                errors["client overloaded"] += 1
+                continue
+            in_flight += 1
+            task = asyncio.create_task(one(mix.next(), due))
+            tasks.add(task)
+            task.add_done_callback(tasks.discard)
+        if tasks:
+            await asyncio.gather(*tasks)
+    return latencies, errors
+
+
 def percentile(values: list[float], q: float) -> float | None:
     if not values:
         return None
@@ -126,10 +218,63 @@ def percentile(values: list[float], q: float) -> float | None:
     return ordered[min(len(ordered) - 1, int(round(q / 100 * (len(ordered) - 1))))]
 
 
+def ms(value: float | None) -> float | None:
+    return round(value * 1000, 1) if value is not None else None
+
+
+def step_report(latencies: list[float], errors: Counter, elapsed: float) -> dict:
+    return {
+        "seconds": round(elapsed, 1),
+        "requests_ok": len(latencies),
+        "errors": sum(errors.values()),
+        "errors_by_kind": dict(errors),
+        "requests_per_s": round(len(latencies) / elapsed, 2) if elapsed else None,
+        "latency_ms": {
+            "p50": ms(percentile(latencies, 50)),
+            "p95": ms(percentile(latencies, 95)),
+            "p99": ms(percentile(latencies, 99)),
+            "max": ms(max(latencies) if latencies else None),
+        },
+    }
+
+
+def passes(step: dict) -> bool:
+    p95 = step["latency_ms"]["p95"]
+    return step["errors"] == 0 and p95 is not None and p95 <= P95_TARGET_S * 1000
+
+
+async def run_capacity(url: str, args: argparse.Namespace, mix: QuestionMix) -> dict:
+    """Open-loop steps at rates rate, rate*factor, ... until a step fails (or max_steps)."""
+    steps: list[dict] = []
+    rate = args.rate
+    for n in range(args.max_steps):
+        t0 = time.monotonic()
+        lat, errs = await run_open(url, rate, args.seconds, mix, seed=args.seed + n)
+        step = {"rate": round(rate, 2), **step_report(lat, errs, time.monotonic() - t0)}
+        step["pass"] = passes(step)
+        steps.append(step)
+        print(json.dumps(step), file=sys.stderr, flush=True)
+        if not step["pass"]:
+            break
+        rate = min(rate * args.factor, MAX_RATE)
+        await asyncio.sleep(2)  # let the queue drain between steps
+    ok = [s["rate"] for s in steps if s["pass"]]
+    return {"capacity_rps": max(ok) if ok else 0.0, "steps": steps}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--clients", type=int, default=50)
-    ap.add_argument("--seconds", type=float, default=60)
+    ap.add_argument("mode", nargs="?", choices=("closed", "open", "capacity"), default="closed")
+    ap.add_argument("--clients", type=int, default=50, help="closed loop: concurrent clients")
+    ap.add_argument("--seconds", type=float, default=60, help="run (or, capacity: step) length")
+    ap.add_argument("--rate", type=float, default=10, help="open: arrivals/s; capacity: first")
+    ap.add_argument("--factor", type=float, default=1.25, help="capacity: rate step factor")
+    ap.add_argument("--max-steps", type=int, default=12)
+    ap.add_argument("--mix", choices=("distinct", "realistic"), default="realistic")
+    ap.add_argument("--new-share", type=float, default=0.2, help="realistic: never-seen share")
+    ap.add_argument("--zipf", type=float, default=1.0, help="realistic: popularity exponent")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--features", choices=("on", "off"), default="on")
     ap.add_argument("--url", help="an already running server (loopback only)")
     ap.add_argument("--pid", type=int, help="the running server's pid, for RSS")
     ap.add_argument("--port", type=int, default=7899)
@@ -137,13 +282,15 @@ def main() -> None:
     args = ap.parse_args()
     if not 0 < args.seconds <= 600 or not 0 < args.clients <= 500:
         raise SystemExit("keep it bounded: 0 < seconds <= 600, 0 < clients <= 500")
+    if not 0 < args.rate <= MAX_RATE or not 1 < args.factor <= 4 or not 0 < args.max_steps <= 30:
+        raise SystemExit("keep it bounded: 0 < rate <= 1000, 1 < factor <= 4, max-steps <= 30")
 
     proc = None
     url = args.url or f"http://127.0.0.1:{args.port}"
     require_loopback(url)
     with tempfile.TemporaryDirectory(prefix="antiscam-load-") as tmp:
         if not args.url:
-            proc = start_server(args.port, Path(tmp) / "load.sqlite3")
+            proc = start_server(args.port, Path(tmp) / "load.sqlite3", args.features)
         pid = proc.pid if proc else args.pid
         try:
             wait_ready(url, proc)
@@ -158,45 +305,64 @@ def main() -> None:
                         samples.append(value)
                     await asyncio.sleep(1)
 
-            async def run() -> tuple[list[float], Counter, float]:
+            async def run() -> dict:
                 sampler = asyncio.create_task(sample_rss())
                 t0 = time.monotonic()
-                lat, errs = await run_clients(url, args.clients, args.seconds, questions())
-                elapsed = time.monotonic() - t0
+                mix = QuestionMix(questions(), args.mix, args.seed, args.zipf, args.new_share)
+                if args.mode == "capacity":
+                    result = await run_capacity(url, args, mix)
+                else:
+                    if args.mode == "open":
+                        lat, errs = await run_open(url, args.rate, args.seconds, mix, args.seed)
+                    else:
+                        lat, errs = await run_clients(url, args.clients, args.seconds, questions())
+                    result = step_report(lat, errs, time.monotonic() - t0)
                 sampler.cancel()
-                return lat, errs, elapsed
+                return result
 
-            latencies, errors, elapsed = asyncio.run(run())
+            result = asyncio.run(run())
+            metrics = httpx.get(f"{url}/metrics", timeout=10).text if proc else ""
         finally:
             if proc is not None:
                 proc.terminate()
                 proc.wait(timeout=30)
 
-    ms = lambda v: round(v * 1000, 1) if v is not None else None  # noqa: E731
     report = {
-        "clients": args.clients,
-        "seconds": round(elapsed, 1),
-        "requests_ok": len(latencies),
-        "errors": sum(errors.values()),
-        "errors_by_kind": dict(errors),
-        "requests_per_s": round(len(latencies) / elapsed, 2) if elapsed else None,
-        "latency_ms": {
-            "p50": ms(percentile(latencies, 50)),
-            "p95": ms(percentile(latencies, 95)),
-            "p99": ms(percentile(latencies, 99)),
-            "max": ms(max(latencies) if latencies else None),
-        },
+        "mode": args.mode,
+        **({"clients": args.clients} if args.mode == "closed" else {"mix": args.mix}),
+        **({"rate": args.rate} if args.mode == "open" else {}),
+        "features": args.features,
+        **result,
         "server_rss_mb": {
             "before": round(rss_before, 1) if rss_before else None,
             "peak": round(max(samples), 1) if samples else None,
             "end": round(samples[-1], 1) if samples else None,
         },
+        "cache": {
+            k: v for k, v in scraped(metrics).items() if k.startswith("antiscam_answer_cache")
+        },
+        "embed_batches": {
+            k: v for k, v in scraped(metrics).items() if k.startswith("antiscam_embed_batch_size")
+        },
         "cpus": os.cpu_count(),
-        "mode": "extractive",
+        "generator": "extractive",
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
     print(json.dumps(report, indent=2))
+
+
+def scraped(text: str) -> dict[str, float]:
+    """Un-labelled and `le`-labelled samples of a Prometheus text page, by name."""
+    out: dict[str, float] = {}
+    for line in text.splitlines():
+        if line and not line.startswith("#"):
+            name, _, value = line.rpartition(" ")
+            try:
+                out[name] = float(value)
+            except ValueError:
+                continue
+    return out
 
 
 if __name__ == "__main__":

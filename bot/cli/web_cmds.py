@@ -34,8 +34,12 @@ def serve(host: str | None, port: int | None) -> None:
 
     settings = load_settings()
     web = WebSettings.from_env()
-    app = create_app(build_app(settings), web)
+    deps = build_app(settings)
+    app = create_app(deps, web)
     try:  # load the index, embedder, triage and the check's examples now, not on a request
+        warm = getattr(deps.embeddings, "warm", None)
+        if warm is not None:  # every e5 copy, not only the one the first answer uses
+            warm()
         app.state.service.responder.respond("贷款前先交保证金是诈骗吗？")
         app.state.service.responder.respond("放款前请先缴纳保证金", task="check")
     except Exception as exc:  # noqa: BLE001 - the server starts anyway and answers 503

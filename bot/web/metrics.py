@@ -158,8 +158,8 @@ def state_collector(
     batcher = getattr(deps.embeddings, "batcher", None) if deps else None
     return StateCollector(
         queue=queue,
-        cache=cache.stats if cache else None,
-        batches=batcher.stats if batcher else None,
+        cache=cache.stats if cache is not None else None,
+        batches=batcher.stats if batcher is not None else None,
         generation=deps.retriever.generation if deps else None,
     )
 

@@ -151,12 +151,13 @@ class WebService:
         if self.refresher:
             self.refresher.maybe()
         t0 = time.perf_counter()
-        key = self.cache.key(message, history, lang, task) if self.cache else None
-        answer = self.cache.get(key) if self.cache and key else None
+        cache = self.cache
+        key = cache.key(message, history, lang, task) if cache is not None else None
+        answer = cache.get(key) if cache is not None and key else None
         if answer is None:
             answer = self.responder.respond(message, history, lang, task)
-            if self.cache and key:
-                self.cache.put(key, answer)
+            if cache is not None and key:
+                cache.put(key, answer)
         payload = answer_payload(new_id(), task, answer, (time.perf_counter() - t0) * 1000)
         self._record(payload, message, history, channel)
         return payload
@@ -173,8 +174,9 @@ class WebService:
         if self.refresher:
             self.refresher.maybe()
         t0 = time.perf_counter()
-        key = self.cache.key(message, history, lang, "chat") if self.cache else None
-        cached = self.cache.get(key) if self.cache and key else None
+        cache = self.cache
+        key = cache.key(message, history, lang, "chat") if cache is not None else None
+        cached = cache.get(key) if cache is not None and key else None
         items: Iterator[str | Answer] = (
             iter([*cached.text.splitlines(keepends=True), cached])
             if cached is not None
@@ -182,8 +184,8 @@ class WebService:
         )
         for item in items:
             if isinstance(item, Answer):
-                if self.cache and key and cached is None:
-                    self.cache.put(key, item)
+                if cache is not None and key and cached is None:
+                    cache.put(key, item)
                 payload = answer_payload(new_id(), "chat", item, (time.perf_counter() - t0) * 1000)
                 self._record(payload, message, history, channel)
                 yield payload

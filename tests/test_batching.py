@@ -1,0 +1,107 @@
+"""Micro-batching of query embeddings (bot/answer/batching.py) and BM25 saved per generation."""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+import pytest
+
+from bot.answer.batching import QueryBatcher
+from bot.answer.embeddings import E5Embeddings
+from bot.answer.lexical import LexicalIndex, Tokenizer
+
+
+def fake_vectors(texts: list[str]) -> np.ndarray:
+    return np.stack([np.full(3, float(len(t)), dtype=np.float32) for t in texts])
+
+
+def test_a_full_batch_is_one_call_and_every_caller_gets_its_own_row():
+    calls: list[list[str]] = []
+
+    def embed_many(texts: list[str]) -> np.ndarray:
+        calls.append(list(texts))
+        return fake_vectors(texts)
+
+    # a window far longer than the test: only a full batch can start the call
+    batcher = QueryBatcher(embed_many, window_ms=50_000, max_batch=4)
+    texts = ["a", "bb", "ccc", "dddd"]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        vectors = list(pool.map(batcher.embed, texts))
+    assert len(calls) == 1 and sorted(calls[0]) == sorted(texts)
+    for text, vec in zip(texts, vectors, strict=True):
+        assert vec.tolist() == [float(len(text))] * 3
+    assert batcher.stats() == {4: 1}
+
+
+def test_batches_are_bounded_and_leftovers_are_not_stranded():
+    sizes: list[int] = []
+    gate = threading.Event()
+
+    def embed_many(texts: list[str]) -> np.ndarray:
+        gate.wait(10)
+        sizes.append(len(texts))
+        return fake_vectors(texts)
+
+    batcher = QueryBatcher(embed_many, window_ms=1, max_batch=3)
+    with ThreadPoolExecutor(max_workers=10) as pool:
+        futures = [pool.submit(batcher.embed, "x" * (i + 1)) for i in range(10)]
+        gate.set()
+        vectors = [f.result(timeout=30) for f in futures]
+    assert sum(sizes) == 10 and max(sizes) <= 3
+    assert [v[0] for v in vectors] == [float(i + 1) for i in range(10)]
+
+
+def test_a_failed_call_reaches_every_waiter():
+    def embed_many(texts: list[str]) -> np.ndarray:
+        raise RuntimeError("engine down")
+
+    batcher = QueryBatcher(embed_many, window_ms=50_000, max_batch=2)
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        futures = [pool.submit(batcher.embed, t) for t in ("a", "b")]
+        for f in futures:
+            with pytest.raises(RuntimeError, match="engine down"):
+                f.result(timeout=30)
+
+
+def test_batched_e5_vectors_equal_one_at_a_time(e5):
+    batched = E5Embeddings(batch_window_ms=50_000, max_batch=4)
+    texts = ["解冻金是什么 1", "Is a refund call a scam? 2", "刷单返利 3", "safe account 4"]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        vectors = np.stack(list(pool.map(batched.embed_query_np, texts)))
+    expected = np.stack([e5.embed_query_np(t) for t in texts])
+    assert np.allclose(vectors, expected, atol=1e-5)
+    assert batched.batcher is not None and batched.batcher.stats() == {4: 1}
+
+
+class CountingTokenizer(Tokenizer):
+    def __init__(self, extra_words: list[str]):
+        super().__init__(extra_words)
+        self.calls = 0
+
+    def tokens(self, text: str) -> list[str]:
+        self.calls += 1
+        return super().tokens(text)
+
+
+def test_bm25_saved_once_and_loaded_with_the_same_scores(tmp_path):
+    tokenizer = CountingTokenizer(["解冻金"])
+    texts = [
+        "网贷放款前要先交解冻金",
+        "刷单返利是诈骗",
+        "A refund call asks for a code",
+        "征信修复",
+    ]
+    directory = tmp_path / "bm25" / "kb__g1"
+    built = LexicalIndex.cached(texts, tokenizer, directory)
+    assert (directory / "fingerprint.txt").is_file()
+    tokenizer.calls = 0
+    loaded = LexicalIndex.cached(texts, tokenizer, directory)
+    assert tokenizer.calls == 0  # read back from disk: no text was tokenised again
+    for query in ("解冻金 放款", "refund code", "征信"):
+        assert loaded.top(query, 3) == built.top(query, 3)
+    # other texts (a new generation written to the same place) are never served the old index
+    changed = [*texts[:3], "冒充客服退款"]
+    rebuilt = LexicalIndex.cached(changed, tokenizer, directory)
+    assert rebuilt.top("客服 退款", 1)[0][0] == 3
