@@ -51,6 +51,20 @@ def load_or_embed(path: Path | None, rows: int, embed: Callable[[], np.ndarray])
     return matrix
 
 
+def vectors_path(
+    cache_dir: Path | None, prefix: str, embedder_id: str, texts: list[str]
+) -> Path | None:
+    """`<cache_dir>/<prefix>-<hash of embedder and texts>.npy`, or None without both."""
+    if cache_dir is None or not embedder_id:
+        return None
+    import hashlib
+
+    h = hashlib.sha256(embedder_id.encode("utf-8"))
+    for text in texts:
+        h.update(b"\0" + text.encode("utf-8"))
+    return Path(cache_dir) / f"{prefix}-{h.hexdigest()[:16]}.npy"
+
+
 def key_hash(*parts: object) -> Any:
     """A sha256 seeded with scikit-learn's version and `parts` (a fitted model's settings)."""
     import hashlib

@@ -35,7 +35,11 @@ ROUTING = Path(__file__).resolve().parent / "routing.yaml"
 class Responder:
     def __init__(self, deps: Deps, triager: Triager | None = None, checker: Checker | None = None):
         self.deps = deps
-        self.triager = triager or Triager.from_files(embed=deps.embeddings.embed_queries_np)
+        self.triager = triager or Triager.from_files(
+            embed=deps.embeddings.embed_queries_np,
+            cache_dir=deps.settings.cache_dir,
+            embedder_id=deps.embeddings.id,
+        )
         self._checker = checker
 
     @cached_property

@@ -55,7 +55,11 @@ class Tokenizer:
     def _init(self) -> None:
         with self._lock:
             if not self._ready:
-                self._jieba.initialize()
+                # Start from a copy of jieba's default dictionary (which the output guard
+                # loads anyway) instead of reading the same dictionary a second time.
+                jieba.dt.initialize()
+                self._jieba.FREQ, self._jieba.total = dict(jieba.dt.FREQ), jieba.dt.total
+                self._jieba.initialized = True
                 for w in self._extra:
                     self._jieba.add_word(w, freq=200000)
                 self._ready = True

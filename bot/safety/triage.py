@@ -55,6 +55,7 @@ import numpy as np
 import yaml
 
 from bot.lang import detect_lang, normalize
+from bot.model_cache import load_or_embed, vectors_path
 from bot.safety.intent import IntentModel
 from bot.safety.urgency import UrgencyModel, load_urgency_examples
 
@@ -217,6 +218,7 @@ class Triager:
         embed: Embed | None = None,
         intent: IntentModel | None = None,
         urgency: UrgencyModel | None = None,
+        matrix_path: Path | None = None,
     ) -> None:
         self.rules = rules
         self.examples = [(t, Label(lbl)) for t, lbl in examples]
@@ -224,6 +226,7 @@ class Triager:
         self.intent = intent
         self.urgency = urgency
         self._matrix: np.ndarray | None = None
+        self.matrix_path = matrix_path  # example vectors on disk: a cold start reads them
 
     @classmethod
     def from_files(
@@ -232,21 +235,27 @@ class Triager:
         embed: Embed | None = None,
         intent: bool | None = None,
         cache_dir: Path | None = None,
+        embedder_id: str = "",
     ) -> Triager:
         """Build from `<data_dir>/triage_rules.yaml` and `triage_examples.yaml`. The intent
         model (trained on bot/safety/intent_sources.yaml) is on when `embed` is given, unless
-        `intent=False`; it is kept in `cache_dir` (default: BOT_CACHE_DIR, `.data/cache`)."""
+        `intent=False`; it is kept in `cache_dir` (default: BOT_CACHE_DIR, `.data/cache`).
+        With `embedder_id`, the example vectors are kept in `cache_dir` too."""
         data_dir = Path(data_dir) if data_dir else DATA_DIR
         rules = Rules.from_yaml(data_dir / "triage_rules.yaml")
         model = urgency = None
+        from bot.config import Settings
+
+        cache = cache_dir or (Settings.from_env().cache_dir if embed is not None else None)
         if intent if intent is not None else embed is not None:
-            from bot.config import Settings
             from bot.safety.intent_data import load_intent_examples
 
-            cache = cache_dir or Settings.from_env().cache_dir
             model = IntentModel(load_intent_examples(), embed, cache_dir=cache)
             urgency = UrgencyModel(load_urgency_examples(), embed, cache_dir=cache)
-        return cls(rules, load_examples(data_dir / "triage_examples.yaml"), embed, model, urgency)
+        examples = load_examples(data_dir / "triage_examples.yaml")
+        texts = [t for t, _ in examples]
+        path = vectors_path(cache, "triage_examples", embedder_id, texts) if embed else None
+        return cls(rules, examples, embed, model, urgency, path)
 
     def classify(
         self, text: str, lang: str | None = None, history: Sequence[dict] | None = None
@@ -355,7 +364,8 @@ class Triager:
     def _votes(self, text: str) -> dict[Label, float]:
         """Similarity-weighted label shares among the k nearest examples."""
         if self._matrix is None:
-            self._matrix = np.asarray(self.embed([t for t, _ in self.examples]), dtype=np.float32)
+            texts = [t for t, _ in self.examples]
+            self._matrix = load_or_embed(self.matrix_path, len(texts), lambda: self.embed(texts))
         query = np.asarray(self.embed([text]), dtype=np.float32).reshape(-1)
         sims = self._matrix @ query
         top = np.argsort(-sims)[: self.rules.embed_k]
