@@ -243,23 +243,37 @@ def passes(step: dict) -> bool:
     return step["errors"] == 0 and p95 is not None and p95 <= P95_TARGET_S * 1000
 
 
-async def run_capacity(url: str, args: argparse.Namespace, mix: QuestionMix) -> dict:
-    """Open-loop steps at rates rate, rate*factor, ... until a step fails (or max_steps)."""
-    steps: list[dict] = []
+async def run_capacity(sides: dict[str, str], args: argparse.Namespace) -> dict:
+    """Open-loop steps at rate, rate*factor, ...; at each rate every side (name -> url) runs
+    in turn, back to back, with the same question sequence. A side stops after two failing
+    steps in a row; its capacity is the highest rate that passed."""
+    mixes = {
+        name: QuestionMix(questions(), args.mix, args.seed, args.zipf, args.new_share)
+        for name in sides
+    }
+    steps: dict[str, list[dict]] = {name: [] for name in sides}
+    fails = dict.fromkeys(sides, 0)
     rate = args.rate
     for n in range(args.max_steps):
-        t0 = time.monotonic()
-        lat, errs = await run_open(url, rate, args.seconds, mix, seed=args.seed + n)
-        step = {"rate": round(rate, 2), **step_report(lat, errs, time.monotonic() - t0)}
-        step["pass"] = passes(step)
-        steps.append(step)
-        print(json.dumps(step), file=sys.stderr, flush=True)
-        if not step["pass"]:
+        for name, url in sides.items():
+            if fails[name] >= 2:
+                continue
+            t0 = time.monotonic()
+            lat, errs = await run_open(url, rate, args.seconds, mixes[name], seed=args.seed + n)
+            step = {"rate": round(rate, 2), **step_report(lat, errs, time.monotonic() - t0)}
+            step["pass"] = passes(step)
+            fails[name] = 0 if step["pass"] else fails[name] + 1
+            steps[name].append(step)
+            print(json.dumps({"side": name, **step}), file=sys.stderr, flush=True)
+            await asyncio.sleep(2)  # let the queue drain between steps
+        if all(f >= 2 for f in fails.values()):
             break
         rate = min(rate * args.factor, MAX_RATE)
-        await asyncio.sleep(2)  # let the queue drain between steps
-    ok = [s["rate"] for s in steps if s["pass"]]
-    return {"capacity_rps": max(ok) if ok else 0.0, "steps": steps}
+    out: dict = {}
+    for name in sides:
+        ok = [s["rate"] for s in steps[name] if s["pass"]]
+        out[name] = {"capacity_rps": max(ok) if ok else 0.0, "steps": steps[name]}
+    return out
 
 
 def main() -> None:
@@ -274,7 +288,12 @@ def main() -> None:
     ap.add_argument("--new-share", type=float, default=0.2, help="realistic: never-seen share")
     ap.add_argument("--zipf", type=float, default=1.0, help="realistic: popularity exponent")
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--features", choices=("on", "off"), default="on")
+    ap.add_argument(
+        "--features",
+        choices=("on", "off", "both"),
+        default="on",
+        help="both (capacity only): two servers, features off and on, stepped back to back",
+    )
     ap.add_argument("--url", help="an already running server (loopback only)")
     ap.add_argument("--pid", type=int, help="the running server's pid, for RSS")
     ap.add_argument("--port", type=int, default=7899)
@@ -289,6 +308,10 @@ def main() -> None:
     url = args.url or f"http://127.0.0.1:{args.port}"
     require_loopback(url)
     with tempfile.TemporaryDirectory(prefix="antiscam-load-") as tmp:
+        if args.features == "both":
+            if args.url or args.mode != "capacity":
+                raise SystemExit("--features both starts its own two servers, capacity mode only")
+            return compare(args, Path(tmp))
         if not args.url:
             proc = start_server(args.port, Path(tmp) / "load.sqlite3", args.features)
         pid = proc.pid if proc else args.pid
@@ -310,7 +333,7 @@ def main() -> None:
                 t0 = time.monotonic()
                 mix = QuestionMix(questions(), args.mix, args.seed, args.zipf, args.new_share)
                 if args.mode == "capacity":
-                    result = await run_capacity(url, args, mix)
+                    result = (await run_capacity({args.features: url}, args))[args.features]
                 else:
                     if args.mode == "open":
                         lat, errs = await run_open(url, args.rate, args.seconds, mix, args.seed)
@@ -350,6 +373,54 @@ def main() -> None:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
     print(json.dumps(report, indent=2))
+
+
+def compare(args: argparse.Namespace, tmp: Path) -> None:
+    """Capacity of today's behaviour (features off) and the new one, in the same run."""
+    ports = {"off": args.port, "on": args.port + 1}
+    procs = {f: start_server(p, tmp / f"load-{f}.sqlite3", f) for f, p in ports.items()}
+    urls = {f: f"http://127.0.0.1:{p}" for f, p in ports.items()}
+    peak = dict.fromkeys(procs, 0.0)
+    try:
+        for f, url in urls.items():
+            wait_ready(url, procs[f])
+            httpx.post(f"{url}/api/chat", json={"message": "warm-up 预热"}, timeout=120)
+        before = {f: rss_mb(p.pid) for f, p in procs.items()}
+
+        async def run() -> dict:
+            async def sample() -> None:
+                while True:
+                    for f, p in procs.items():
+                        peak[f] = max(peak[f], rss_mb(p.pid) or 0.0)
+                    await asyncio.sleep(1)
+
+            sampler = asyncio.create_task(sample())
+            result = await run_capacity(urls, args)
+            sampler.cancel()
+            return result
+
+        result = asyncio.run(run())
+        metrics = {f: scraped(httpx.get(f"{u}/metrics", timeout=10).text) for f, u in urls.items()}
+    finally:
+        for p in procs.values():
+            p.terminate()
+            p.wait(timeout=30)
+    off, on = result["off"]["capacity_rps"], result["on"]["capacity_rps"]
+    report = {
+        "mode": "capacity",
+        "mix": args.mix,
+        "features": "both",
+        "capacity_rps": {"off": off, "on": on, "ratio": round(on / off, 2) if off else None},
+        "server_rss_mb": {f: {"before": before[f], "peak": round(peak[f], 1)} for f in procs},
+        "cache": {k: v for k, v in metrics["on"].items() if "answer_cache" in k},
+        "embed_batches": {k: v for k, v in metrics["on"].items() if "embed_batch" in k},
+        "sides": result,
+        "cpus": os.cpu_count(),
+        "generator": "extractive",
+    }
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    print(json.dumps({k: v for k, v in report.items() if k != "sides"}, indent=2))
 
 
 def scraped(text: str) -> dict[str, float]:

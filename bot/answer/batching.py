@@ -1,10 +1,10 @@
 """Micro-batching of query embeddings across concurrent requests.
 
-`QueryBatcher.embed(text)` is called from many request threads at once. The first caller
-becomes the batch's leader: it waits a short collection window (a few ms) or until the
-batch is full, takes up to `max_batch` waiting texts and embeds them in one call of
-`embed_many`; the other callers wait for their row. Distinct texts only: a text already
-waiting shares its row. With no concurrency a lone caller pays at most the window.
+`QueryBatcher.embed(text)` is called from many request threads at once. Up to `workers`
+callers (one per model copy) embed; the others queue. A worker takes up to `max_batch`
+waiting texts and embeds them in one call of `embed_many`; while another call is running it
+first waits a short collection window (a few ms) for the batch to fill. A text already
+waiting shares its row. With no concurrency a lone caller embeds at once, with no wait.
 
 It keeps counts of batch sizes (for /metrics and the bench); it does not cache vectors,
 choose a model or know anything about e5 beyond the `embed_many` function it is given.
@@ -31,22 +31,30 @@ class _Pending:
 
 
 class QueryBatcher:
-    """Collect concurrent single-query calls into bounded batches, one model call each."""
+    """Collect concurrent single-query calls into bounded batches, one model call each.
+
+    At most `workers` model calls run at once (one per model copy). A caller that finds a
+    free worker slot becomes a worker: it takes what is waiting (up to `max_batch`), embeds
+    it, and repeats while texts wait. Only when another call is already running does it
+    first wait up to `window_ms` for more texts; an idle server adds no delay.
+    """
 
     def __init__(
         self,
         embed_many: Callable[[list[str]], np.ndarray],
         window_ms: float = 3.0,
         max_batch: int = 16,
+        workers: int = 1,
     ):
-        if max_batch < 1:
-            raise ValueError("max_batch must be at least 1")
+        if max_batch < 1 or workers < 1:
+            raise ValueError("max_batch and workers must be at least 1")
         self.embed_many = embed_many
         self.window = max(0.0, window_ms) / 1000.0
         self.max_batch = max_batch
+        self.workers = workers
         self._cond = threading.Condition()
         self._queue: dict[str, _Pending] = {}  # insertion-ordered: oldest first
-        self._leader = False
+        self._running = 0  # worker slots taken
         self.batch_sizes: Counter[int] = Counter()  # size -> number of model calls
 
     def embed(self, text: str) -> np.ndarray:
@@ -57,32 +65,35 @@ class QueryBatcher:
                 item = self._queue[text] = _Pending(text)
                 if len(self._queue) >= self.max_batch:
                     self._cond.notify_all()
-            lead = not self._leader
-            if lead:
-                self._leader = True
-        if lead:
-            self._lead()
+            work = self._running < self.workers
+            if work:
+                self._running += 1
+        if work:
+            self._work()
         item.done.wait()
         if item.error is not None:
             raise item.error
         assert item.vector is not None
         return item.vector
 
-    def _lead(self) -> None:
-        deadline = time.monotonic() + self.window
-        with self._cond:
-            while len(self._queue) < self.max_batch:
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    break
-                self._cond.wait(left)
-            texts = list(self._queue)[: self.max_batch]
-            batch = [self._queue.pop(t) for t in texts]
-            # the next caller (or a leftover) starts the next batch while this one computes
-            self._leader = False
-            leftover = bool(self._queue)
-        if leftover:
-            threading.Thread(target=self._lead_leftover, daemon=True).start()
+    def _work(self) -> None:
+        while True:
+            with self._cond:
+                if self._running > 1 and self.window > 0:  # busy: let a batch gather
+                    deadline = time.monotonic() + self.window
+                    while len(self._queue) < self.max_batch:
+                        left = deadline - time.monotonic()
+                        if left <= 0:
+                            break
+                        self._cond.wait(left)
+                if not self._queue:
+                    self._running -= 1
+                    return
+                texts = list(self._queue)[: self.max_batch]
+                batch = [self._queue.pop(t) for t in texts]
+            self._embed(texts, batch)
+
+    def _embed(self, texts: list[str], batch: list[_Pending]) -> None:
         try:
             vectors = np.asarray(self.embed_many(texts), dtype=np.float32).reshape(len(texts), -1)
             for item, vec in zip(batch, vectors, strict=True):
@@ -95,13 +106,6 @@ class QueryBatcher:
                 self.batch_sizes[len(batch)] += 1
             for item in batch:
                 item.done.set()
-
-    def _lead_leftover(self) -> None:
-        with self._cond:
-            if self._leader or not self._queue:
-                return
-            self._leader = True
-        self._lead()
 
     def stats(self) -> dict[int, int]:
         """A copy of {batch size: model calls}."""

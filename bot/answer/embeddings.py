@@ -75,7 +75,7 @@ class E5Embeddings(LocalEmbeddings):
         self._recent: OrderedDict[str, np.ndarray] = OrderedDict()
         # concurrent single queries share one engine call (bot/answer/batching.py); 0 = off
         self.batcher: QueryBatcher | None = (
-            QueryBatcher(self._query_many, batch_window_ms, max_batch)
+            QueryBatcher(self._query_many, batch_window_ms, max_batch, workers=self._copies)
             if batch_window_ms > 0
             else None
         )

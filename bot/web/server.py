@@ -1,13 +1,14 @@
 """The web server: `create_app(deps, settings) -> FastAPI`, with the Gradio UI mounted at "/".
 
 Routes: POST /api/chat (JSON, or Server-Sent Events with `"stream": true`), POST /api/check,
-POST /api/feedback, GET /widget.js, GET /demo/support, GET /healthz, and FastAPI's
+POST /api/feedback, GET /widget.js, GET /demo/support, GET /healthz, GET /metrics
+(Prometheus, `metrics.py`), and FastAPI's
 /openapi.json and /docs (Swagger UI served from local files). Limits from `WebSettings`: body size (413), message length (422),
 per-IP rate (429 with Retry-After), origins (CORS and 403). A vector store that is down
 gives 503 with a clear message; the next request tries again, so service resumes by itself.
 
-The app keeps no state of its own: history arrives with each request, turns and feedback
-go to the database, knowledge comes from Chroma. This module does not answer questions
+The app keeps no state of its own beyond the answer cache (`answer_cache.py`): history
+arrives with each request, turns and feedback go to the database, knowledge comes from Chroma. This module does not answer questions
 (`service.py` and the responder do) and does not draw the UI (`gradio_app.py` does).
 """
 
