@@ -1,10 +1,10 @@
 """Micro-batching of query embeddings across concurrent requests.
 
 `QueryBatcher.embed(text)` is called from many request threads at once. Up to `workers`
-callers (one per model copy) embed; the others queue. A worker takes up to `max_batch`
-waiting texts and embeds them in one call of `embed_many`; while another call is running it
-first waits a short collection window (a few ms) for the batch to fill. A text already
-waiting shares its row. With no concurrency a lone caller embeds at once, with no wait.
+callers (one per model copy) embed; the others queue. A worker embeds its own text and up
+to `max_batch - 1` of the oldest waiting texts in one call of `embed_many`; while another
+call is running it first waits a short collection window (a few ms) for the batch to fill.
+A text already waiting shares its row. An idle server embeds at once, with no wait.
 
 It keeps counts of batch sizes (for /metrics and the bench); it does not cache vectors,
 choose a model or know anything about e5 beyond the `embed_many` function it is given.
@@ -21,11 +21,12 @@ import numpy as np
 
 
 class _Pending:
-    __slots__ = ("text", "done", "vector", "error")
+    __slots__ = ("text", "taken", "done", "vector", "error")
 
     def __init__(self, text: str):
         self.text = text
-        self.done = threading.Event()
+        self.taken = False  # in a batch being embedded
+        self.done = False
         self.vector: np.ndarray | None = None
         self.error: BaseException | None = None
 
@@ -33,10 +34,11 @@ class _Pending:
 class QueryBatcher:
     """Collect concurrent single-query calls into bounded batches, one model call each.
 
-    At most `workers` model calls run at once (one per model copy). A caller that finds a
-    free worker slot becomes a worker: it takes what is waiting (up to `max_batch`), embeds
-    it, and repeats while texts wait. Only when another call is already running does it
-    first wait up to `window_ms` for more texts; an idle server adds no delay.
+    At most `workers` model calls run at once (one per model copy). A caller whose text is
+    still waiting takes a free worker slot and embeds its text together with the oldest
+    other waiting texts (up to `max_batch`), then returns: nobody works for others beyond
+    their own batch. Only when another call is already running does a worker first wait up
+    to `window_ms` for the batch to fill; an idle server adds no delay.
     """
 
     def __init__(
@@ -53,7 +55,7 @@ class QueryBatcher:
         self.max_batch = max_batch
         self.workers = workers
         self._cond = threading.Condition()
-        self._queue: dict[str, _Pending] = {}  # insertion-ordered: oldest first
+        self._queue: dict[str, _Pending] = {}  # waiting, not taken; insertion order = age
         self._running = 0  # worker slots taken
         self.batch_sizes: Counter[int] = Counter()  # size -> number of model calls
 
@@ -65,47 +67,59 @@ class QueryBatcher:
                 item = self._queue[text] = _Pending(text)
                 if len(self._queue) >= self.max_batch:
                     self._cond.notify_all()
-            work = self._running < self.workers
-            if work:
-                self._running += 1
-        if work:
-            self._work()
-        item.done.wait()
+            batch: list[_Pending] | None = None
+            while not item.done:
+                if not item.taken and self._running < self.workers:
+                    self._running += 1
+                    batch = self._take(item)
+                    if batch:
+                        break
+                    self._running -= 1  # another worker took our text during the window
+                    self._cond.notify_all()
+                    continue
+                self._cond.wait()
+        if batch is not None:
+            self._embed(batch)
         if item.error is not None:
             raise item.error
         assert item.vector is not None
         return item.vector
 
-    def _work(self) -> None:
-        while True:
-            with self._cond:
-                if self._running > 1 and self.window > 0:  # busy: let a batch gather
-                    deadline = time.monotonic() + self.window
-                    while len(self._queue) < self.max_batch:
-                        left = deadline - time.monotonic()
-                        if left <= 0:
-                            break
-                        self._cond.wait(left)
-                if not self._queue:
-                    self._running -= 1
-                    return
-                texts = list(self._queue)[: self.max_batch]
-                batch = [self._queue.pop(t) for t in texts]
-            self._embed(texts, batch)
+    def _take(self, own: _Pending) -> list[_Pending]:
+        """Under the lock: `own` plus the oldest waiting texts, after the window if busy;
+        empty when another worker took `own` meanwhile."""
+        if self._running > 1 and self.window > 0:  # another call runs: let a batch gather
+            deadline = time.monotonic() + self.window
+            while len(self._queue) < self.max_batch and not own.taken:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    break
+                self._cond.wait(left)
+        if own.taken:
+            return []
+        others = [p for p in self._queue.values() if p is not own]
+        batch = [own, *others[: self.max_batch - 1]]
+        for p in batch:
+            p.taken = True
+            self._queue.pop(p.text, None)
+        return batch
 
-    def _embed(self, texts: list[str], batch: list[_Pending]) -> None:
+    def _embed(self, batch: list[_Pending]) -> None:
+        texts = [p.text for p in batch]
+        vectors: np.ndarray | None = None
+        error: BaseException | None = None
         try:
             vectors = np.asarray(self.embed_many(texts), dtype=np.float32).reshape(len(texts), -1)
-            for item, vec in zip(batch, vectors, strict=True):
-                item.vector = vec
         except BaseException as exc:  # noqa: BLE001 - every waiter gets the failure
-            for item in batch:
-                item.error = exc
-        finally:
-            with self._cond:
-                self.batch_sizes[len(batch)] += 1
-            for item in batch:
-                item.done.set()
+            error = exc
+        with self._cond:
+            for i, p in enumerate(batch):
+                p.vector = vectors[i] if vectors is not None else None
+                p.error = error
+                p.done = True
+            self.batch_sizes[len(batch)] += 1
+            self._running -= 1
+            self._cond.notify_all()
 
     def stats(self) -> dict[int, int]:
         """A copy of {batch size: model calls}."""
