@@ -207,7 +207,8 @@ def test_web_api_chat_uses_the_peer(indexed, peer, tmp_path):
     from tests.web.conftest import make_settings
 
     generator = RecordingGenerator(peer_model(peer.base_url))
-    deps = dataclasses.replace(indexed, chain=chain_with(indexed, generator))
+    no_cache = indexed.settings.model_copy(update={"answer_cache_size": 0})  # ask twice
+    deps = dataclasses.replace(indexed, chain=chain_with(indexed, generator), settings=no_cache)
     app = create_app(deps, make_settings(tmp_path), ui=False)
     with TestClient(app) as client:
         r = client.post("/api/chat", json={"message": QUESTION})

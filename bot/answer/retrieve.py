@@ -2,13 +2,16 @@
 
 Prefers passages in the question's language, keeps at most N passages per article, and can
 add named sections of the best article (e.g. what to do, where to get help) so the composer
-can cite them. It reads a snapshot of the live index and reloads when the pointer moves; the BM25 side is
-saved under `<BOT_DATA_DIR>/bm25/<generation>` and loaded by later processes.
+can cite them. It reads a snapshot of the live index and reloads when the pointer moves; the chunks and
+the BM25 index of each generation are saved under `<BOT_DATA_DIR>/bm25/` and loaded by later
+processes instead of being fetched and tokenised again.
 It does not write the index or compose answers.
 """
 
 from __future__ import annotations
 
+import os
+import pickle
 import shutil
 import threading
 from dataclasses import dataclass
@@ -75,10 +78,16 @@ class Retriever:
 
     def _load(self) -> Snapshot:
         pointer, vs = self.store.open()
-        chunks = self.store.load_chunks(pointer.collection)
-        texts = [_lexical_text(c) for c in chunks]
-        # BM25 is saved per generation, so only the first process on a new index tokenises
+        # Chunks and BM25 are saved per generation: only the first process on a new index
+        # fetches every chunk from Chroma and tokenises them
         bm25_dir = Path(self.settings.data_dir) / "bm25"
+        chunks = _saved_chunks(bm25_dir, pointer)
+        if chunks is not None and len(chunks) != self.store.count(pointer.collection):
+            chunks = None  # written to behind the pointer's back: fetch what is there
+        if chunks is None:
+            chunks = self.store.load_chunks(pointer.collection)
+            _save_chunks(bm25_dir, pointer, chunks)
+        texts = [_lexical_text(c) for c in chunks]
         lexical = LexicalIndex.cached(texts, self.tokenizer, bm25_dir / pointer.collection)
         _forget_other_generations(bm25_dir, self.store.name, keep=pointer.collection)
         return Snapshot(pointer, vs, chunks, {c.chunk_id: i for i, c in enumerate(chunks)}, lexical)
@@ -166,8 +175,37 @@ def _forget_other_generations(bm25_dir: Path, name: str, keep: str) -> None:
     if not bm25_dir.is_dir():
         return
     for path in bm25_dir.iterdir():
-        if path.name.startswith(f"{name}__g") and path.name != keep and ".tmp-" not in path.name:
-            shutil.rmtree(path, ignore_errors=True)
+        mine = path.name == keep or path.name.startswith(f"{keep}.")
+        if path.name.startswith(f"{name}__g") and not mine and ".tmp" not in path.name:
+            if path.is_dir():
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                path.unlink(missing_ok=True)
+
+
+def _stamp(pointer: Pointer) -> str:
+    """What identifies one generation's content (a recreated store reuses names, not times)."""
+    return f"{pointer.collection}|{pointer.generation}|{pointer.updated!r}|{pointer.chunks}"
+
+
+def _saved_chunks(bm25_dir: Path, pointer: Pointer) -> list[Chunk] | None:
+    path = bm25_dir / f"{pointer.collection}.chunks.pkl"
+    try:
+        stamp, chunks = pickle.loads(path.read_bytes())  # our own file, written below
+    except Exception:  # noqa: BLE001 - missing or unreadable: fetch from the store
+        return None
+    return chunks if stamp == _stamp(pointer) else None
+
+
+def _save_chunks(bm25_dir: Path, pointer: Pointer, chunks: list[Chunk]) -> None:
+    path = bm25_dir / f"{pointer.collection}.chunks.pkl"
+    tmp = path.with_name(f"{path.name}.tmp-{os.getpid()}")
+    try:
+        bm25_dir.mkdir(parents=True, exist_ok=True)
+        tmp.write_bytes(pickle.dumps((_stamp(pointer), chunks), protocol=pickle.HIGHEST_PROTOCOL))
+        os.replace(tmp, path)
+    except OSError:  # a read-only data dir only costs the next start its speed
+        tmp.unlink(missing_ok=True)
 
 
 def _lexical_text(chunk: Chunk) -> str:

@@ -153,6 +153,10 @@ class KnowledgeStore:
         ]
         return sorted(chunks, key=lambda c: (c.doc_id, c.chunk_id))
 
+    def count(self, collection: str) -> int:
+        """How many chunks a collection holds (one cheap call)."""
+        return int(self.client.get_collection(collection, embedding_function=None).count())
+
     def chunk_vectors(self, collection: str) -> dict[str, np.ndarray]:
         """chunk_id -> the vector stored for it at ingest (no embedding happens here)."""
         col = self.client.get_collection(collection, embedding_function=None)
