@@ -131,3 +131,21 @@ def test_batch_sizes_become_a_histogram():
     assert samples[("antiscam_embed_batch_size_bucket", "4")] == 5
     assert samples[("antiscam_embed_batch_size_count", None)] == 5
     assert samples[("antiscam_embed_batch_size_sum", None)] == 11
+
+
+def test_a_new_process_reuses_saved_chunks_and_bm25(indexed):
+    from bot.answer.retrieve import Retriever
+
+    indexed.retriever.snapshot()  # the first reader saved this generation's chunks and BM25
+    fresh = Retriever(indexed.store, indexed.tokenizer, indexed.settings)
+    fetched: list[str] = []
+    original = indexed.store.load_chunks
+    indexed.store.load_chunks = lambda name: fetched.append(name) or original(name)  # type: ignore[method-assign]
+    try:
+        snap = fresh.snapshot()
+    finally:
+        del indexed.store.load_chunks
+    assert fetched == []  # nothing fetched from Chroma
+    assert [c.chunk_id for c in snap.chunks] == [c.chunk_id for c in indexed.retriever.chunks]
+    question = "网贷放款前要我先交解冻金，正常吗？"
+    assert fresh.search(question) == indexed.retriever.search(question)
