@@ -86,14 +86,15 @@ def is_chrome(line: OcrLine, width: int, height: int) -> bool:
         return True
     if TIMESTAMP.match(text) or STATUS.match(text):
         return True
-    top, bottom = cy < 0.045 * height, cy > 0.93 * height
+    # Bars have a fixed height in screen units, so they are measured in widths of the screen.
+    top, bottom = cy < 0.09 * width, cy > height - 0.16 * width
     if top and len(squashed) <= 12:  # status bar: carrier, clock, battery
         return True
     if bottom and len(squashed) <= 8:  # input box hints and buttons
         return True
     # title bar: a short centred line near the top (the contact's name)
     centred = abs((line.box[0] + line.box[2]) / 2 - width / 2) < 0.08 * width
-    return cy < 0.11 * height and centred and len(squashed) <= 16
+    return cy < 0.22 * width and centred and len(squashed) <= 16
 
 
 def _side(box: tuple[int, int, int, int], width: int) -> str:
