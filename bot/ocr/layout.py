@@ -82,7 +82,7 @@ def is_chrome(line: OcrLine, width: int, height: int) -> bool:
     text = line.text.strip()
     squashed = re.sub(r"\s+", "", text).lower()
     cy = (line.box[1] + line.box[3]) / 2
-    if text.lower() in CHROME_WORDS or squashed in CHROME_WORDS or len(squashed) <= 1:
+    if text.lower() in CHROME_WORDS or squashed in CHROME_WORDS:
         return True
     if TIMESTAMP.match(text) or STATUS.match(text):
         return True
