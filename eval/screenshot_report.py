@@ -9,7 +9,10 @@ text itself. Reports per path: recall (scam rows not `legit`), FPR (legit rows n
 top-1 topic accuracy; the verdict agreement between the paths; OCR character error rate
 (edit distance / length of the message, after NFKC and without whitespace; the other
 party's text only) and latency: reading and reading + checking for the 1080×2400 pictures
-(p50/p95). Writes eval/reports/screenshot_check.json.
+(p50/p95), as wall time and as CPU time of the process (all its threads): on a shared machine
+the wall time includes waiting for other processes, while the CPU time is what the work
+costs, an upper bound for the wall time on two free cores. The load average is recorded.
+Writes eval/reports/screenshot_check.json.
 
 Usage:  .venv/bin/python eval/screenshot_report.py [--n 120] [--out FILE]
 """
@@ -18,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import sys
 import time
@@ -123,19 +127,22 @@ def main(argv: list[str] | None = None) -> int:
     rows = read_rows(args.n)
     text_answers, image_answers = [], []
     errors = chars = 0
-    read_ms, total_ms, sizes = [], [], []
+    read_ms, total_ms, read_cpu, total_cpu, sizes = [], [], [], [], []
+    load_before = os.getloadavg()
     per_lang: dict[str, list[int]] = {}
     for i, row in enumerate(rows):
         data = screenshot(row, i)
         text_answers.append(responder.respond(row["text"], task="check"))
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         reading = reader.read(data)
-        t1 = time.perf_counter()
+        t1, c1 = time.perf_counter(), time.process_time()
         image_answers.append(responder.respond(reading.text, task="check"))
-        t2 = time.perf_counter()
+        t2, c2 = time.perf_counter(), time.process_time()
         if reading.size == (1080, 2400):
             read_ms.append((t1 - t0) * 1000)
             total_ms.append((t2 - t0) * 1000)
+            read_cpu.append((c1 - c0) * 1000)
+            total_cpu.append((c2 - c0) * 1000)
         sizes.append(reading.size[1])
         truth, got = norm(row["text"]), norm(reading.text)
         dist = edit_distance(truth, got)
@@ -163,6 +170,15 @@ def main(argv: list[str] | None = None) -> int:
             "read_p95": pct(read_ms, 0.95),
             "read_and_check_p50": pct(total_ms, 0.5),
             "read_and_check_p95": pct(total_ms, 0.95),
+            "cpu_read_p50": pct(read_cpu, 0.5),
+            "cpu_read_p95": pct(read_cpu, 0.95),
+            "cpu_read_and_check_p50": pct(total_cpu, 0.5),
+            "cpu_read_and_check_p95": pct(total_cpu, 0.95),
+        },
+        "machine": {
+            "cpus": os.cpu_count(),
+            "load_average_before": [round(x, 2) for x in load_before],
+            "load_average_after": [round(x, 2) for x in os.getloadavg()],
         },
         "taller_than_2400": sum(h > 2400 for h in sizes),
     }

@@ -31,7 +31,8 @@ log = logging.getLogger(__name__)
 def image_input(lang: str) -> gr.Image:
     return gr.Image(
         label=t("check_image_label", lang),
-        type="filepath",  # Gradio passes its cached file as is: no second copy is written
+        type="filepath",  # with image_mode=None Gradio passes its cached upload as is:
+        image_mode=None,  # no converted second copy is written
         sources=["upload", "clipboard", "webcam"],
         elem_id="check-image",
         height=240,
