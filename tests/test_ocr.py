@@ -190,3 +190,25 @@ def test_a_rendered_chat_is_read_back_as_the_other_partys_text(reader, them, me)
     assert [m.side for m in reading.messages] == ["left", "right"]
     shown = reader.read(render_chat([("left", "验证码是 482913，请告诉我")], Style(height=900)))
     assert "482913" not in shown.redacted()["text"]
+
+
+def test_batch_rows_may_give_a_screenshot_path_for_checks():
+    from bot.batch import parse_row
+
+    assert parse_row('{"id": 1, "task": "check", "image": "a.png"}')[1] is None
+    assert "image" in parse_row('{"id": 1, "task": "chat", "image": "a.png"}')[1]
+    assert "image" in parse_row('{"id": 1, "task": "check", "image": "a.png", "input": "x"}')[1]
+
+
+def test_cli_refuses_a_picture_it_cannot_read_before_loading_models(tmp_path):
+    from click.testing import CliRunner
+
+    from bot.cli import main
+
+    bad = tmp_path / "shot.gif"
+    bad.write_bytes(b"GIF89a" + b"\0" * 64)
+    result = CliRunner().invoke(main, ["check", "--image", str(bad), "--lang", "en"])
+    assert result.exit_code == 1
+    assert "Only PNG, JPEG or WebP" in result.output
+    result = CliRunner().invoke(main, ["check"])
+    assert result.exit_code == 2 and "--image" in result.output
