@@ -87,7 +87,7 @@
     "form button:disabled{opacity:.5;cursor:default}",
     "form .clip{background:#eee;color:#333;padding:0 10px}",
     ".verdict{font-weight:600;margin-bottom:4px}",
-    ".read{margin-top:6px;font-size:12px;color:#444;border-left:3px solid #ddd;padding-left:6px}",
+    ".read{margin:6px 0;font-size:12px;color:#444;border-left:3px solid #ddd;padding-left:6px}",
     ".foot{font-size:11px;color:#666;padding:0 10px 8px;background:#fff}",
     "@media (max-width:480px){.root{right:8px;bottom:8px}",
     ".panel{position:fixed;inset:0;width:auto;height:auto;border-radius:0}",
@@ -396,7 +396,10 @@
         return res.json().then(function (answer) { renderCheck(bubble, answer); });
       })
       .catch(function () { showError(bubble, T.error); })
-      .then(function () { sendBtn.disabled = clip.disabled = false; log.scrollTop = log.scrollHeight; });
+      .then(function () {
+        sendBtn.disabled = clip.disabled = false;
+        log.scrollTop = bubble.offsetTop - log.offsetTop - 8;  // the verdict first
+      });
   });
 
   function renderCheck(bubble, answer) {
@@ -416,7 +419,7 @@
       bubble.insertBefore(el("div", "sources-head", T.flags), top);
       bubble.insertBefore(list, top);
     }
-    if (answer.read && answer.read.text) bubble.appendChild(el("div", "read", T.read + "\n" + answer.read.text));
+    if (answer.read && answer.read.text) bubble.insertBefore(el("div", "read", T.read + "\n" + answer.read.text), top);
   }
 
   function attach() { document.body.appendChild(host); }
