@@ -147,6 +147,19 @@ def test_join_lines_spaces_only_between_latin_words():
     assert join_lines(["代码 code", "是1234"]) == "代码 code是1234"
 
 
+def test_an_engine_failure_is_a_422_not_a_crash():
+    from bot.ocr.reader import ScreenshotReader
+
+    class Broken:
+        def read(self, rgb):
+            raise ValueError("ResizeImgError")
+
+    reader = ScreenshotReader(Broken(), OcrPool(1, 0, 10))
+    with pytest.raises(ImageProblem) as err:
+        reader.read(_png((40, 3000)))
+    assert (err.value.status, err.value.code) == (422, "image_broken")
+
+
 def test_pool_refuses_when_full_and_gives_up_after_the_time_limit():
     pool = OcrPool(workers=1, queue=0, timeout=0.2)
     started, release = threading.Event(), threading.Event()

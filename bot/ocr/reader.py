@@ -88,7 +88,11 @@ class ScreenshotReader:
     def _ocr(self, img: Image.Image) -> list[OcrLine]:
         import numpy as np
 
-        return self.engine.read(np.asarray(img))
+        try:
+            return self.engine.read(np.asarray(img))
+        except Exception as exc:  # noqa: BLE001 - e.g. a 1-pixel-wide strip after scaling
+            log.warning("OCR failed on a %dx%d picture: %s", *img.size, type(exc).__name__)
+            raise ImageProblem(422, "image_broken", "error_image_broken") from None
 
     def warm(self) -> None:
         """Load the OCR model now (the first picture would otherwise pay ~1 s)."""

@@ -78,9 +78,11 @@ async def check_input(request: Request, lang_hint: str) -> CheckInput:
         try:
             parser = _InMemoryParser(request.headers, request.stream(), max_files=1, max_fields=4)
             form = await parser.parse()
-        except MultiPartException as exc:
-            raise UploadError(422, "invalid_request", t("error_invalid_request", lang_hint,
-                                                        problems=exc.message)) from None  # fmt: skip
+        except (MultiPartException, KeyError, ValueError) as exc:  # also: no boundary
+            problems = getattr(exc, "message", "malformed multipart body")
+            raise UploadError(
+                422, "invalid_request", t("error_invalid_request", lang_hint, problems=problems)
+            ) from None
         try:
             upload = form.get("image")
             data = await upload.read() if isinstance(upload, UploadFile) else None
@@ -99,13 +101,14 @@ async def check_input(request: Request, lang_hint: str) -> CheckInput:
     try:
         body = json.loads(raw or b"null")
         parsed = CheckRequest.model_validate(body)
-    except json.JSONDecodeError as exc:
+    except ValueError as exc:  # JSONDecodeError, or bytes that are not UTF-8/16/32
+        if isinstance(exc, ValidationError):
+            raise RequestValidationError(exc.errors(include_url=False), body=body) from None
+        msg = exc.msg if isinstance(exc, json.JSONDecodeError) else "not UTF-8"
         raise RequestValidationError(
-            [{"loc": ("body",), "msg": f"invalid JSON: {exc.msg}", "type": "json_invalid"}],
+            [{"loc": ("body",), "msg": f"invalid JSON: {msg}", "type": "json_invalid"}],
             body=None,
         ) from None
-    except ValidationError as exc:
-        raise RequestValidationError(exc.errors(include_url=False), body=body) from None
     data = None
     if parsed.image is not None:
         try:

@@ -121,11 +121,14 @@ def _png_white(size=(300, 500)) -> bytes:
         ({"json": {"image": "not base64!"}}, 422, "image_broken", "zh"),
         ({"json": {"image": base64.b64encode(b"x").decode(), "text": "hi"}}, 422, "image_and_text", "en"),
         ({"json": {}}, 422, "invalid_request", "en"),
+        ({"content": b"\xff\xfe\xfa{", "headers": {"content-type": "application/json"}}, 422, "invalid_request", "en"),
+        ({"content": b"abc", "headers": {"content-type": "multipart/form-data"}}, 422, "invalid_request", "en"),
     ],
 )  # fmt: skip
 def test_refused_pictures_say_why_in_the_users_language(app_env, kwargs, status, code, lang):
     client, _ = app_env
-    r = client.post("/api/check", headers={"Accept-Language": lang}, **kwargs)
+    headers = {"Accept-Language": lang, **kwargs.pop("headers", {})}
+    r = client.post("/api/check", headers=headers, **kwargs)
     assert r.status_code == status, r.text
     assert r.json()["error"] == code
     detail = r.json()["detail"]
