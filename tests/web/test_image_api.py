@@ -174,4 +174,9 @@ def test_a_real_screenshot_through_rapidocr(tmp_path):
     )
     r = TestClient(app).post("/api/check", files={"image": ("s.jpg", shot, "image/jpeg")})
     assert r.status_code == 200, r.text
-    assert r.json()["read"]["text"] == "您的快递丢失，请点链接填写银行卡号和验证码办理理赔。"
+    # PP-OCRv4 sometimes drops a full stop at the end of a line; the words must all be there
+    assert (
+        r.json()["read"]["text"].rstrip("。")
+        == "您的快递丢失，请点链接填写银行卡号和验证码办理理赔"
+    )
+    assert r.json()["read"]["sides"] is True
