@@ -1,4 +1,5 @@
-"""The Gradio UI: chat with streaming and cited sources, a message check tab, feedback.
+"""The Gradio UI: chat with streaming and cited sources, a message check tab (text or a
+screenshot: `gradio_image.py`), feedback.
 
 `build_ui(service, gate)` returns the Blocks; `mount_ui(app, ...)` mounts them at "/" of
 the FastAPI app (never `launch`, never `share=True`). Answers come from `WebService`

@@ -1,6 +1,7 @@
 """The web server: `create_app(deps, settings) -> FastAPI`, with the Gradio UI mounted at "/".
 
-Routes: POST /api/chat (JSON, or Server-Sent Events with `"stream": true`), POST /api/check,
+Routes: POST /api/chat (JSON, or Server-Sent Events with `"stream": true`), POST /api/check
+(text, or a screenshot read by `image_check.py`),
 POST /api/feedback, GET /widget.js, GET /demo/support, GET /healthz, and FastAPI's
 /openapi.json and /docs (Swagger UI served from local files). Limits from `WebSettings`: body size (413), message length (422),
 per-IP rate (429 with Retry-After), origins (CORS and 403). A vector store that is down
