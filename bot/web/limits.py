@@ -46,11 +46,13 @@ def error_body(code: str, detail: str, **extra: Any) -> dict[str, Any]:
 
 
 class BodySizeLimit:
-    """Reject request bodies over `max_bytes` with 413 and a message in the user's language."""
+    """Reject request bodies over `max_bytes` with 413 and a message in the user's language.
+    Paths in `larger` (picture uploads) get their own, larger limit."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int):
+    def __init__(self, app: ASGIApp, max_bytes: int, larger: dict[str, int] | None = None):
         self.app = app
         self.max_bytes = max_bytes
+        self.larger = larger or {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope.get("method") not in _BODY_METHODS:
@@ -59,10 +61,11 @@ class BodySizeLimit:
         headers = {
             k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])
         }
+        limit = self.larger.get(scope.get("path", ""), self.max_bytes)
         length = headers.get("content-length")
         if length is not None and length.strip().isdigit():
-            if int(length) > self.max_bytes:
-                await self._reject(scope, receive, send, headers)
+            if int(length) > limit:
+                await self._reject(scope, receive, send, headers, limit)
                 return
             await self.app(scope, receive, send)
             return
@@ -76,8 +79,8 @@ class BodySizeLimit:
                 return
             chunk = message.get("body", b"")
             size += len(chunk)
-            if size > self.max_bytes:
-                await self._reject(scope, receive, send, headers)
+            if size > limit:
+                await self._reject(scope, receive, send, headers, limit)
                 return
             chunks.append(chunk)
             more = message.get("more_body", False)
@@ -94,13 +97,11 @@ class BodySizeLimit:
         await self.app(scope, replay, send)
 
     async def _reject(
-        self, scope: Scope, receive: Receive, send: Send, headers: dict[str, str]
+        self, scope: Scope, receive: Receive, send: Send, headers: dict[str, str], limit: int
     ) -> None:
         lang = header_lang(headers.get("accept-language")) or "zh"
-        detail = t("error_body_too_large", lang, limit=self.max_bytes)
-        response = JSONResponse(
-            error_body("body_too_large", detail, limit=self.max_bytes), status_code=413
-        )
+        detail = t("error_body_too_large", lang, limit=limit)
+        response = JSONResponse(error_body("body_too_large", detail, limit=limit), status_code=413)
         await response(scope, receive, send)
 
 

@@ -1,6 +1,7 @@
 """The web server: `create_app(deps, settings) -> FastAPI`, with the Gradio UI mounted at "/".
 
-Routes: POST /api/chat (JSON, or Server-Sent Events with `"stream": true`), POST /api/check,
+Routes: POST /api/chat (JSON, or Server-Sent Events with `"stream": true`), POST /api/check
+(text, or a screenshot read by `image_check.py`),
 POST /api/feedback, GET /widget.js, GET /demo/support, GET /healthz, and FastAPI's
 /openapi.json and /docs (Swagger UI served from local files). Limits from `WebSettings`: body size (413), message length (422),
 per-IP rate (429 with Retry-After), origins (CORS and 403). A vector store that is down
@@ -33,6 +34,15 @@ from starlette.concurrency import run_in_threadpool
 from starlette.staticfiles import StaticFiles
 
 from bot.answer.store import IndexMismatch, StoreUnavailable
+from bot.ocr.reader import ScreenshotReader
+from bot.web.image_check import (
+    CHECK_BODY,
+    UploadError,
+    check_input,
+    make_reader,
+    read_picture,
+    upload_limits,
+)
 from bot.web.limits import (
     BodySizeLimit,
     UiRateGate,
@@ -45,7 +55,6 @@ from bot.web.limits import (
 from bot.web.schemas import (
     ChatRequest,
     ChatResponse,
-    CheckRequest,
     CheckResponse,
     ErrorResponse,
     FeedbackRequest,
@@ -67,6 +76,7 @@ _STORE_MODULES = ("chromadb", "httpx", "httpcore")
 ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"model": ErrorResponse} for code in (403, 413, 422, 429, 503)
 }
+CHECK_ERRORS: dict[int | str, dict[str, Any]] = {**ERRORS, 415: {"model": ErrorResponse}}
 
 
 class ApiError(Exception):
@@ -98,6 +108,7 @@ def create_app(
     responder: ResponderLike | None = None,
     storage: Storage | None = None,
     ui: bool = True,
+    reader: ScreenshotReader | None = None,
 ) -> FastAPI:
     """Build the app over `deps`; `responder` and `storage` can be swapped (tests, fakes)."""
     ws = settings or WebSettings.from_env()
@@ -117,6 +128,7 @@ def create_app(
     service = WebService(responder, storage, ws.max_history_turns, refresher)
     limiter = make_limiter(ws.rate_limit_storage)
     slots = AnswerSlots(ws.answer_concurrency)
+    reader = reader or make_reader(ws)  # the OCR model loads on the first picture
 
     app = FastAPI(
         title="AntiScam Assistant / 反诈助手",
@@ -130,7 +142,7 @@ def create_app(
     app.state.web_settings = ws
     app.add_exception_handler(RateLimitExceeded, rate_limited_response)  # type: ignore[arg-type]
     _add_error_handlers(app)
-    app.add_middleware(BodySizeLimit, max_bytes=ws.max_body_bytes)
+    app.add_middleware(BodySizeLimit, max_bytes=ws.max_body_bytes, larger=upload_limits(ws))
     app.add_middleware(
         CORSMiddleware,
         allow_origins=ws.origins,
@@ -174,17 +186,32 @@ def create_app(
     @app.post(
         "/api/check",
         response_model=CheckResponse,
-        responses=ERRORS,
+        responses=CHECK_ERRORS,
         dependencies=[Depends(require_origin)],
         tags=["api"],
+        openapi_extra=CHECK_BODY,
     )
     @limiter.limit(ws.rate_limit)
-    async def check(request: Request, body: CheckRequest) -> Any:
-        """Check a received message: verdict, confidence, topics, red flags, cited answer."""
-        lang = check_message(body.text, body.lang, request)
-        payload = await _answering(
-            lang, slots, service.answer, body.text, [], body.lang, "check", "api"
-        )
+    async def check(request: Request) -> Any:
+        """Check a received message: verdict, confidence, topics, red flags, cited answer.
+        A screenshot (multipart `image`, or base64 `image` in JSON) is read first; `read`
+        then shows the text read, personal numbers redacted. The picture is not kept."""
+        hint = request_lang(None, None, request.headers.get("accept-language"))
+        try:
+            body = await check_input(request, hint)
+            if body.image is None:
+                lang = check_message(body.text or "", body.lang, request)
+                payload = await _answering(
+                    lang, slots, service.answer, body.text, [], body.lang, "check", "api"
+                )
+                return JSONResponse(payload)
+            lang = body.lang or hint
+            reading = await read_picture(reader, body.image, lang)
+        except UploadError as exc:
+            raise ApiError(exc.status, exc.code, exc.detail) from None
+        text = reading.text[: ws.max_message_chars]
+        payload = await _answering(lang, slots, service.answer, text, [], body.lang, "check", "api")
+        payload["read"] = reading.redacted()
         return JSONResponse(payload)
 
     @app.post(
@@ -259,7 +286,7 @@ def create_app(
     if ui:
         from bot.web.gradio_app import mount_ui
 
-        mount_ui(app, service, ws, UiRateGate(ws.rate_limit, ws.rate_limit_storage))
+        mount_ui(app, service, ws, UiRateGate(ws.rate_limit, ws.rate_limit_storage), reader)
     return app
 
 
