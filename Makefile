@@ -21,7 +21,7 @@ index: setup
 	@$(BIN)/antiscam index-status >/dev/null 2>&1 || $(BIN)/antiscam ingest
 
 # The main job: the web server (Gradio chat at /, JSON API, widget). `antiscam chat` is the terminal UI.
-run: index
+run: index ocr-libs
 	$(BIN)/antiscam serve
 
 bench: index
@@ -38,6 +38,12 @@ format: setup
 
 # Debian's Chromium for the browser tests (Playwright drives it; never `playwright install`),
 # with CJK and emoji fonts for readable screenshots. Does nothing when Chromium is there.
+# The screenshot check's OCR (rapidocr -> opencv-python) needs libGL and GLib at run time.
+.PHONY: ocr-libs
+ocr-libs:
+	@ldconfig -p | grep -q 'libGL.so.1 ' && ldconfig -p | grep -q 'libglib-2.0.so.0 ' || \
+	  (apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q libgl1 libglib2.0-0)
+
 .PHONY: browser
 browser:
 	@test -x /usr/bin/chromium || (apt-get update -q && DEBIAN_FRONTEND=noninteractive \
@@ -46,7 +52,7 @@ browser:
 	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || (apt-get update -q && \
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y -q postgresql)
 
-test: setup browser
+test: setup browser ocr-libs
 	$(BIN)/ruff check bot tests eval
 	$(BIN)/antiscam lint
 	# the index and the trained models (BOT_CACHE_DIR, .data/cache) first: tests reuse them

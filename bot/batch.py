@@ -1,6 +1,7 @@
 """The batch contract for scripted evaluation: JSONL in, one JSONL row out per input row.
 
-Input rows: {"id", "task": "chat"|"check", "input", "history"?, "lang"?}. Output rows keep the
+Input rows: {"id", "task": "chat"|"check", "input", "history"?, "lang"?}; a check row may give
+"image" (a screenshot's path, relative to the input file) instead of "input". Output rows keep the
 order and exactly these fields: id, task, answer, refused, urgent, verdict, topics, citations
 [{n, doc_id, chunk_id, title, url, topics, quote}], mode, latency_ms. A malformed row yields
 a row with "error" and the batch goes on. This module does not build the app.
@@ -60,7 +61,10 @@ def parse_row(line: str) -> tuple[dict[str, Any] | None, str | None]:
         return None, "row must be a JSON object"
     if row.get("task", "chat") not in TASKS:
         return row, f"task must be one of {TASKS}, got {row.get('task')!r}"
-    if not isinstance(row.get("input"), str) or not row["input"].strip():
+    if row.get("image") is not None:
+        if row.get("task") != "check" or not isinstance(row["image"], str) or row.get("input"):
+            return row, "field 'image' (a path) is for task 'check' rows without 'input'"
+    elif not isinstance(row.get("input"), str) or not row["input"].strip():
         return row, "field 'input' must be a non-empty string"
     history = row.get("history", [])
     if not isinstance(history, list) or not all(

@@ -134,9 +134,11 @@ def main(argv: list[str] | None = None) -> int:
         for pf in (0.0, 0.05, 0.1, 0.15, 0.2, 0.3):
             for nf in (0.4, 0.5, 0.6, 0.7):
                 for kf in (0.15, 0.25):
-                    f = {"pattern_floor": pf, "none_floor": nf, "keep_floor": kf}
-                    m = measure(left_preds, left_rows, f)
-                    grid.append({**f, **m})
+                    for uf in (1.01, 0.15, 0.2, 0.25, 0.3, 0.35):
+                        f = {"pattern_floor": pf, "none_floor": nf, "keep_floor": kf}
+                        f["unnamed_none_floor"] = uf
+                        m = measure(left_preds, left_rows, f)
+                        grid.append({**f, **m})
         result["floor_grid"] = grid
 
     if not args.no_eval:

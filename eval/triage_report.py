@@ -47,7 +47,16 @@ CACHE = ROOT / ".data" / "cache" / "triage_report_vectors.npz"
 REFUSED = {Label.HARMFUL, Label.INJECTION}
 RULES_SEEN = {"triage_examples", "JailbreakBench", "AdvBench", "JADE", "victim_questions",
               "questions", "urgent"}  # fmt: skip
-WRITTEN = {"triage_examples", "intent_examples", "s2", "victim_questions", "questions", "urgent"}
+WRITTEN = {
+    "triage_examples",
+    "intent_examples",
+    "s2",
+    "s3",
+    "s4",
+    "victim_questions",
+    "questions",
+    "urgent",
+}
 
 
 class Vectors:

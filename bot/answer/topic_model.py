@@ -4,7 +4,8 @@
 1-3-grams of the text and its e5 vector (the app's embedder, injected), trained on labelled
 texts: the knowledge base's own chunks (each labelled with its article's first topic) and
 written training questions (`bot/answer/training/*.jsonl`: per-topic questions from separate
-authors, plus out-of-domain questions labelled `none`). `predict(text)` returns the best
+authors, plus out-of-domain questions labelled `none`) and the written victims' messages of
+the urgency model (`bot/safety/training/*.jsonl`, each with its topic). `predict(text)` returns the best
 topic, its probability and P(none); `NamedPattern` turns that into a decision with two
 floors from `topic_model.yaml`: below `pattern_floor` the answer names no pattern, and at or
 above `none_floor` P(none) marks the question as outside what the knowledge base covers.
@@ -30,6 +31,9 @@ from bot.text_model import Embed, Labelled, TextClassifier, read_labelled
 
 HERE = Path(__file__).resolve().parent
 TRAINING_DIR = HERE / "training"
+# Victims' messages written for the urgency model (bot/safety/training), each with its topic:
+# they teach the model how people describe what is happening to them, not only how they ask.
+VICTIM_DIR = HERE.parent / "safety" / "training"
 SETTINGS_PATH = HERE / "topic_model.yaml"
 NONE = "none"
 
@@ -41,9 +45,10 @@ class Prediction:
     none: float  # P(out of domain)
 
 
-def load_training(directory: Path = TRAINING_DIR) -> list[Labelled]:
-    """The written training questions: every *.jsonl under `directory` ({text, topic, lang})."""
-    return read_labelled(directory, "topic")
+def load_training(directories: Sequence[Path] = (TRAINING_DIR, VICTIM_DIR)) -> list[Labelled]:
+    """The written training rows: every *.jsonl under `directories` ({text, topic, lang}); the
+    batch is the file name's last `_` part (qa, qb, ua, ub, ...)."""
+    return [row for directory in directories for row in read_labelled(directory, "topic")]
 
 
 def chunk_examples(chunks: Iterable[Any]) -> list[Labelled]:
@@ -91,10 +96,14 @@ def decide(
 ) -> NamedPattern:
     """Apply the floors: a topic below `pattern_floor`, or one that is not a scam pattern
     (e.g. where to get help), is not named; P(none) at or above `none_floor` with no topic
-    above `keep_floor` is out of scope."""
+    above `keep_floor` is out of scope, and so is a question whose best topic is below
+    `pattern_floor` when P(none) reaches `unnamed_none_floor`."""
     out = pred.none >= floors.get("none_floor", 1.01) and pred.probability < floors.get(
         "keep_floor", 1.01
     )
+    # no topic is likely enough to name and "none" is the likeliest label of all
+    unnamed = pred.probability < floors.get("pattern_floor", 0.0)
+    out = out or (unnamed and pred.none >= floors.get("unnamed_none_floor", 1.01))
     named = pred.topic
     if out or named in set(not_patterns) or pred.probability < floors.get("pattern_floor", 0.0):
         named = None

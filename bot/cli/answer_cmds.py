@@ -29,21 +29,50 @@ def ask(question: str, as_json: bool, lang: str | None) -> None:
 
 
 @click.command()
-@click.argument("text")
+@click.argument("text", required=False)
+@click.option(
+    "--image",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="A screenshot (PNG, JPEG, WebP) to read and check instead of TEXT.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print verdict, flags and citations as JSON.")
 @click.option("--lang", type=click.Choice(["zh", "en"]), default=None)
-def check(text: str, as_json: bool, lang: str | None) -> None:
+def check(text: str | None, image: Path | None, as_json: bool, lang: str | None) -> None:
     """Check a suspicious message: verdict, red flags quoted from it, cited evidence."""
     from bot.app import build_app
     from bot.responder import Responder
 
-    answer = Responder(build_app(load_settings())).respond(text, lang=lang, task="check")
+    if (text is None) == (image is None):
+        raise click.UsageError("give either TEXT or --image FILE")
+    read = None
+    if image is not None:
+        text, read = read_image(image, lang)
+    answer = Responder(build_app(load_settings())).respond(text or "", lang=lang, task="check")
     if as_json:
         data = answer_dict(answer)
         data["check"] = answer.extra.get("check")
+        if read is not None:
+            data["read"] = read
         click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
     else:
+        if read is not None:
+            console.print("[bold]读到的文字 / text read:[/bold]")
+            for m in read["messages"]:
+                console.print(f"  [{m['side']}] {m['text']}", markup=False, highlight=False)
         print_answer(answer)
+
+
+def read_image(path: Path, lang: str | None) -> tuple[str, dict]:
+    """(text to check, redacted reading) of a screenshot; a refused picture exits with 2."""
+    from bot.ocr.image import ImageProblem
+    from bot.ocr.reader import ScreenshotReader
+    from bot.web.text import t
+
+    try:
+        reading = ScreenshotReader().read(path.read_bytes())
+    except ImageProblem as exc:
+        raise click.ClickException(t(exc.key, lang, **exc.values)) from None
+    return reading.text, reading.redacted()
 
 
 @click.command()
@@ -89,6 +118,9 @@ def batch(in_path: Path, out_path: Path) -> None:
     lines = in_path.read_text(encoding="utf-8").splitlines()
 
     def respond(row: dict):
+        if row.get("image"):  # a screenshot path, read relative to the input file
+            text, _read = read_image(in_path.parent / row["image"], row.get("lang"))
+            return responder.respond(text, None, row.get("lang"), "check")
         return responder.respond(
             row["input"], row.get("history"), row.get("lang"), row.get("task", "chat")
         )

@@ -1,4 +1,5 @@
-"""The Gradio UI: chat with streaming and cited sources, a message check tab, feedback.
+"""The Gradio UI: chat with streaming and cited sources, a message check tab (text or a
+screenshot: `gradio_image.py`), feedback.
 
 `build_ui(service, gate)` returns the Blocks; `mount_ui(app, ...)` mounts them at "/" of
 the FastAPI app (never `launch`, never `share=True`). Answers come from `WebService`
@@ -24,6 +25,8 @@ enforce_offline()  # GRADIO_ANALYTICS_ENABLED=False before gradio is imported
 import gradio as gr  # noqa: E402
 from fastapi import FastAPI  # noqa: E402
 
+from bot.ocr.reader import ScreenshotReader  # noqa: E402
+from bot.web.gradio_image import check_picture, forget, image_input  # noqa: E402
 from bot.web.limits import UiRateGate, message_problem  # noqa: E402
 from bot.web.markdown import escape_text, render_answer, render_check, rich_markdown  # noqa: E402
 from bot.web.service import WebService  # noqa: E402
@@ -78,8 +81,10 @@ def _client_ip(request: gr.Request | None) -> str | None:
     return getattr(client, "host", None)
 
 
-def build_ui(service: WebService, ws: WebSettings, gate: UiRateGate) -> gr.Blocks:
-    """The Blocks: header, language switch, chat tab, check tab, disclaimer."""
+def build_ui(
+    service: WebService, ws: WebSettings, gate: UiRateGate, reader: ScreenshotReader
+) -> gr.Blocks:
+    """The Blocks: header, language switch, chat tab, check tab (text or picture), disclaimer."""
 
     def admit(message: str, lang: str, request: gr.Request | None) -> str:
         message = (message or "").strip()
@@ -149,7 +154,16 @@ def build_ui(service: WebService, ws: WebSettings, gate: UiRateGate) -> gr.Block
             return comment, t("error_storage_unavailable", lang)
         return "", t("feedback_thanks", lang)
 
-    def check(text: str, lang: str, request: gr.Request) -> str:
+    def check(text: str, image: str | None, lang: str, request: gr.Request) -> tuple[str, None]:
+        if image:
+            wait = gate.check(_client_ip(request))
+            if wait is not None:
+                forget(image)
+                raise gr.Error(t("error_rate_limited", lang, seconds=wait))
+            return check_picture(service, reader, image, lang, ws.max_message_chars), None
+        return check_text(text, lang, request), None
+
+    def check_text(text: str, lang: str, request: gr.Request) -> str:
         text = admit(text, lang, request)
         try:
             payload = service.answer(text, [], None, task="check", channel="ui")
@@ -175,6 +189,7 @@ def build_ui(service: WebService, ws: WebSettings, gate: UiRateGate) -> gr.Block
             gr.Button(t("feedback_send", lang)),
             gr.Textbox(label=t("check_label", lang), placeholder=t("check_placeholder", lang)),
             gr.Button(t("check_button", lang)),
+            gr.Image(label=t("check_image_label", lang)),
             gr.Markdown(t("disclaimer", lang)),
             gr.Chatbot(placeholder=t("chat_placeholder", lang)),
             gr.Column(visible=lang == "zh"),
@@ -246,6 +261,7 @@ def build_ui(service: WebService, ws: WebSettings, gate: UiRateGate) -> gr.Block
                     lines=5,
                     elem_id="check-input",
                 )
+                check_image = image_input("zh")
                 check_send = gr.Button(
                     t("check_button", "zh"), variant="primary", elem_id="check-send"
                 )
@@ -266,7 +282,7 @@ def build_ui(service: WebService, ws: WebSettings, gate: UiRateGate) -> gr.Block
         )
         chatbot.like(rate, [ids, lang], [feedback_id, feedback_note])
         comment_send.click(send_comment, [feedback_id, comment, lang], [comment, feedback_note])
-        check_send.click(check, [check_box, lang], [check_out])
+        check_send.click(check, [check_box, check_image, lang], [check_out, check_image])
         ui_lang.change(
             switch,
             [ui_lang],
@@ -283,6 +299,7 @@ def build_ui(service: WebService, ws: WebSettings, gate: UiRateGate) -> gr.Block
                 comment_send,
                 check_box,
                 check_send,
+                check_image,
                 disclaimer,
                 chatbot,
                 ex_zh,
@@ -297,12 +314,20 @@ def _header(lang: str) -> str:
     return f"# 🛡️ {t('title', lang)}\n{t('subtitle', lang)}"
 
 
-def mount_ui(app: FastAPI, service: WebService, ws: WebSettings, gate: UiRateGate) -> FastAPI:
+def mount_ui(
+    app: FastAPI,
+    service: WebService,
+    ws: WebSettings,
+    gate: UiRateGate,
+    reader: ScreenshotReader | None = None,
+) -> FastAPI:
     """Mount the UI at "/" of `app`: no SSR node server, no monitoring, no MCP, no PWA."""
+    from bot.web.image_check import make_reader
+
     theme = gr.themes.Soft(primary_hue="red", secondary_hue="orange")
     return gr.mount_gradio_app(
         app,
-        build_ui(service, ws, gate),
+        build_ui(service, ws, gate, reader or make_reader(ws)),
         path="/",
         theme=theme,
         css=CSS,
@@ -312,4 +337,5 @@ def mount_ui(app: FastAPI, service: WebService, ws: WebSettings, gate: UiRateGat
         pwa=False,
         enable_monitoring=False,
         show_error=True,
+        max_file_size=ws.max_image_bytes,
     )

@@ -6,6 +6,7 @@
 - `make_limiter` / `rate_limited_response`: slowapi, per client IP and endpoint, answering 429
   with Retry-After; `UiRateGate` applies the same rate to the Gradio handlers.
 - `origin_allowed`: same-origin requests, or origins on the `BOT_ALLOWED_ORIGINS` list.
+- `AnswerSlots`: at most `BOT_ANSWER_CONCURRENCY` answer steps at once, the rest queued.
 
 It does not answer anything and keeps no state beyond the rate-limit counters (in memory
 per process by default, or in the shared storage named by `BOT_RATE_LIMIT_STORAGE`).
@@ -16,9 +17,11 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
+import anyio
+import anyio.to_thread
 from limits import parse
 from limits.storage import storage_from_string
 from limits.strategies import FixedWindowRateLimiter
@@ -46,11 +49,13 @@ def error_body(code: str, detail: str, **extra: Any) -> dict[str, Any]:
 
 
 class BodySizeLimit:
-    """Reject request bodies over `max_bytes` with 413 and a message in the user's language."""
+    """Reject request bodies over `max_bytes` with 413 and a message in the user's language.
+    Paths in `larger` (picture uploads) get their own, larger limit."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int):
+    def __init__(self, app: ASGIApp, max_bytes: int, larger: dict[str, int] | None = None):
         self.app = app
         self.max_bytes = max_bytes
+        self.larger = larger or {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope.get("method") not in _BODY_METHODS:
@@ -59,10 +64,11 @@ class BodySizeLimit:
         headers = {
             k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])
         }
+        limit = self.larger.get(scope.get("path", ""), self.max_bytes)
         length = headers.get("content-length")
         if length is not None and length.strip().isdigit():
-            if int(length) > self.max_bytes:
-                await self._reject(scope, receive, send, headers)
+            if int(length) > limit:
+                await self._reject(scope, receive, send, headers, limit)
                 return
             await self.app(scope, receive, send)
             return
@@ -76,8 +82,8 @@ class BodySizeLimit:
                 return
             chunk = message.get("body", b"")
             size += len(chunk)
-            if size > self.max_bytes:
-                await self._reject(scope, receive, send, headers)
+            if size > limit:
+                await self._reject(scope, receive, send, headers, limit)
                 return
             chunks.append(chunk)
             more = message.get("more_body", False)
@@ -94,13 +100,11 @@ class BodySizeLimit:
         await self.app(scope, replay, send)
 
     async def _reject(
-        self, scope: Scope, receive: Receive, send: Send, headers: dict[str, str]
+        self, scope: Scope, receive: Receive, send: Send, headers: dict[str, str], limit: int
     ) -> None:
         lang = header_lang(headers.get("accept-language")) or "zh"
-        detail = t("error_body_too_large", lang, limit=self.max_bytes)
-        response = JSONResponse(
-            error_body("body_too_large", detail, limit=self.max_bytes), status_code=413
-        )
+        detail = t("error_body_too_large", lang, limit=limit)
+        response = JSONResponse(error_body("body_too_large", detail, limit=limit), status_code=413)
         await response(scope, receive, send)
 
 
@@ -161,3 +165,26 @@ def origin_allowed(request: Request, allowed: list[str]) -> bool:
         return True
     host = request.headers.get("host", "")
     return bool(host) and urlsplit(origin).netloc == host
+
+
+T = TypeVar("T")
+
+
+class AnswerSlots:
+    """At most `n` answer steps run in worker threads at once; the rest queue in order."""
+
+    def __init__(self, n: int):
+        self.n = n
+        self._limiter: anyio.CapacityLimiter | None = None
+
+    def depth(self) -> tuple[int, int]:
+        """(answer steps waiting for a slot, answer steps running)."""
+        if self._limiter is None:
+            return 0, 0
+        stats = self._limiter.statistics()
+        return stats.tasks_waiting, stats.borrowed_tokens
+
+    async def run(self, fn: Callable[..., T], *args: Any) -> T:
+        if self._limiter is None:  # created inside the event loop
+            self._limiter = anyio.CapacityLimiter(self.n)
+        return await anyio.to_thread.run_sync(fn, *args, limiter=self._limiter)

@@ -37,9 +37,10 @@ class ChatRequest(BaseModel):
 
 
 class CheckRequest(BaseModel):
-    """A message the user received and wants checked."""
+    """A message the user received and wants checked: its text, or a screenshot of it."""
 
-    text: str = Field(description="The SMS, chat message or e-mail to check.")
+    text: str | None = Field(None, description="The SMS, chat message or e-mail to check.")
+    image: str | None = Field(None, description="A screenshot instead of text, base64.")
     lang: Lang | None = None
 
 
@@ -85,7 +86,24 @@ class ChatResponse(BaseModel):
     lang: str
 
 
+class ReadMessage(BaseModel):
+    side: str = Field(description="left (the other party), right (the user), full or center.")
+    text: str
+
+
+class ReadOut(BaseModel):
+    """What was read from a screenshot, personal numbers redacted."""
+
+    text: str = Field(description="The text that was checked.")
+    messages: list[ReadMessage]
+    sides: bool
+    dropped_lines: int
+    size: list[int]
+    ocr_ms: float
+
+
 class CheckResponse(ChatResponse):
+    read: ReadOut | None = Field(None, description="Only for a screenshot: what was read.")
     confidence: float | None = None
     red_flags: list[dict[str, Any]] = Field(default_factory=list)
     counter_signals: list[dict[str, Any]] = Field(default_factory=list)

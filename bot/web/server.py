@@ -1,8 +1,8 @@
 """The web server: `create_app(deps, settings) -> FastAPI`, with the Gradio UI mounted at "/".
 
-Routes: POST /api/chat (JSON, or Server-Sent Events with `"stream": true`), POST /api/check,
-POST /api/feedback, GET /widget.js, GET /demo/support, GET /healthz, GET /metrics
-(Prometheus, `metrics.py`), and FastAPI's
+Routes: POST /api/chat (JSON, or Server-Sent Events with `"stream": true`), POST /api/check
+(text, or a screenshot read by `image_check.py`), POST /api/feedback, GET /widget.js,
+GET /demo/support, GET /healthz, GET /metrics (Prometheus, `metrics.py`), and FastAPI's
 /openapi.json and /docs (Swagger UI served from local files). Limits from `WebSettings`: body size (413), message length (422),
 per-IP rate (429 with Retry-After), origins (CORS and 403). A vector store that is down
 gives 503 with a clear message; the next request tries again, so service resumes by itself.
@@ -20,8 +20,6 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-import anyio
-import anyio.to_thread
 from fastapi import Depends, FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
@@ -34,8 +32,18 @@ from starlette.concurrency import run_in_threadpool
 from starlette.staticfiles import StaticFiles
 
 from bot.answer.store import IndexMismatch, StoreUnavailable
+from bot.ocr.reader import ScreenshotReader
 from bot.web.answer_cache import make_answer_cache
+from bot.web.image_check import (
+    CHECK_BODY,
+    UploadError,
+    check_input,
+    make_reader,
+    read_picture,
+    upload_limits,
+)
 from bot.web.limits import (
+    AnswerSlots,
     BodySizeLimit,
     UiRateGate,
     error_body,
@@ -49,7 +57,6 @@ from bot.web.metrics import install as install_metrics
 from bot.web.schemas import (
     ChatRequest,
     ChatResponse,
-    CheckRequest,
     CheckResponse,
     ErrorResponse,
     FeedbackRequest,
@@ -71,6 +78,7 @@ _STORE_MODULES = ("chromadb", "httpx", "httpcore")
 ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"model": ErrorResponse} for code in (403, 413, 422, 429, 503)
 }
+CHECK_ERRORS: dict[int | str, dict[str, Any]] = {**ERRORS, 415: {"model": ErrorResponse}}
 
 
 class ApiError(Exception):
@@ -102,6 +110,7 @@ def create_app(
     responder: ResponderLike | None = None,
     storage: Storage | None = None,
     ui: bool = True,
+    reader: ScreenshotReader | None = None,
 ) -> FastAPI:
     """Build the app over `deps`; `responder` and `storage` can be swapped (tests, fakes)."""
     ws = settings or WebSettings.from_env()
@@ -122,6 +131,7 @@ def create_app(
     service = WebService(responder, storage, ws.max_history_turns, refresher, cache)
     limiter = make_limiter(ws.rate_limit_storage)
     slots = AnswerSlots(ws.answer_concurrency)
+    reader = reader or make_reader(ws)  # the OCR model loads on the first picture
 
     app = FastAPI(
         title="AntiScam Assistant / 反诈助手",
@@ -135,7 +145,7 @@ def create_app(
     app.state.web_settings = ws
     app.add_exception_handler(RateLimitExceeded, rate_limited_response)  # type: ignore[arg-type]
     _add_error_handlers(app)
-    app.add_middleware(BodySizeLimit, max_bytes=ws.max_body_bytes)
+    app.add_middleware(BodySizeLimit, max_bytes=ws.max_body_bytes, larger=upload_limits(ws))
     app.add_middleware(
         CORSMiddleware,
         allow_origins=ws.origins,
@@ -180,17 +190,32 @@ def create_app(
     @app.post(
         "/api/check",
         response_model=CheckResponse,
-        responses=ERRORS,
+        responses=CHECK_ERRORS,
         dependencies=[Depends(require_origin)],
         tags=["api"],
+        openapi_extra=CHECK_BODY,
     )
     @limiter.limit(ws.rate_limit)
-    async def check(request: Request, body: CheckRequest) -> Any:
-        """Check a received message: verdict, confidence, topics, red flags, cited answer."""
-        lang = check_message(body.text, body.lang, request)
-        payload = await _answering(
-            lang, slots, service.answer, body.text, [], body.lang, "check", "api"
-        )
+    async def check(request: Request) -> Any:
+        """Check a received message: verdict, confidence, topics, red flags, cited answer.
+        A screenshot (multipart `image`, or base64 `image` in JSON) is read first; `read`
+        then shows the text read, personal numbers redacted. The picture is not kept."""
+        hint = request_lang(None, None, request.headers.get("accept-language"))
+        try:
+            body = await check_input(request, hint)
+            if body.image is None:
+                lang = check_message(body.text or "", body.lang, request)
+                payload = await _answering(
+                    lang, slots, service.answer, body.text, [], body.lang, "check", "api"
+                )
+                return JSONResponse(payload)
+            lang = body.lang or hint
+            reading = await read_picture(reader, body.image, lang)
+        except UploadError as exc:
+            raise ApiError(exc.status, exc.code, exc.detail) from None
+        text = reading.text[: ws.max_message_chars]
+        payload = await _answering(lang, slots, service.answer, text, [], body.lang, "check", "api")
+        payload["read"] = reading.redacted()
         return JSONResponse(payload)
 
     @app.post(
@@ -265,28 +290,8 @@ def create_app(
     if ui:
         from bot.web.gradio_app import mount_ui
 
-        mount_ui(app, service, ws, UiRateGate(ws.rate_limit, ws.rate_limit_storage))
+        mount_ui(app, service, ws, UiRateGate(ws.rate_limit, ws.rate_limit_storage), reader)
     return app
-
-
-class AnswerSlots:
-    """At most `n` answer steps run in worker threads at once; the rest queue in order."""
-
-    def __init__(self, n: int):
-        self.n = n
-        self._limiter: anyio.CapacityLimiter | None = None
-
-    def depth(self) -> tuple[int, int]:
-        """(answer steps waiting for a slot, answer steps running)."""
-        if self._limiter is None:
-            return 0, 0
-        stats = self._limiter.statistics()
-        return stats.tasks_waiting, stats.borrowed_tokens
-
-    async def run(self, fn: Callable[..., T], *args: Any) -> T:
-        if self._limiter is None:  # created inside the event loop
-            self._limiter = anyio.CapacityLimiter(self.n)
-        return await anyio.to_thread.run_sync(fn, *args, limiter=self._limiter)
 
 
 async def _answering(lang: str | None, slots: AnswerSlots, fn: Callable[..., T], *args: Any) -> T:

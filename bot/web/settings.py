@@ -40,6 +40,11 @@ class WebSettings(BaseSettings):
     # Answers computed at once; more requests wait their turn (FIFO). Answering is CPU work:
     # a few threads per core keep the cores busy without thrashing on the GIL.
     answer_concurrency: int = Field(4, gt=0, validation_alias=_env("BOT_ANSWER_CONCURRENCY"))
+    # Screenshot checks (bot/ocr): upload size, pictures read at once, waiting, time limit.
+    max_image_bytes: int = Field(8 * 1024 * 1024, validation_alias=_env("BOT_MAX_IMAGE_BYTES"))
+    ocr_workers: int = Field(1, gt=0, validation_alias=_env("BOT_OCR_WORKERS"))
+    ocr_queue: int = Field(4, ge=0, validation_alias=_env("BOT_OCR_QUEUE"))
+    ocr_timeout_seconds: float = Field(20.0, gt=0, validation_alias=_env("BOT_OCR_TIMEOUT_SECONDS"))
     # Proxies whose X-Forwarded-For is trusted for the client IP (uvicorn's forwarded_allow_ips).
     forwarded_allow_ips: str = Field("127.0.0.1", validation_alias=_env("BOT_FORWARDED_ALLOW_IPS"))
 

@@ -8,7 +8,9 @@
  * mobile widths (full screen below 480px). Every piece of text from the bot or the network
  * is put on the page with textContent or createTextNode, never innerHTML: the bot's small
  * Markdown subset (lists, **bold**, links) is built as DOM nodes. Links are only http(s).
- * It keeps the conversation in memory only and sends it with each request.
+ * It keeps the conversation in memory only and sends it with each request. The 📎 button
+ * (an <input type="file" accept="image/*">: camera or gallery on phones) sends a screenshot
+ * to HOST/api/check as multipart and shows the verdict, red flags and the (redacted) text read.
  */
 (function () {
   "use strict";
@@ -24,7 +26,9 @@
       send: "发送", sources: "来源", error: "暂时无法回答，请稍后再试。",
       hello: "你好！遇到可疑的贷款、征信、转账或投资信息，可以问我。涉及资金请先通过官方渠道核实。",
       disclaimer: "防骗常识，不构成法律意见。紧急情况请联系银行并拨打110。",
-      up: "有帮助", down: "没帮助", thanks: "谢谢反馈！"
+      up: "有帮助", down: "没帮助", thanks: "谢谢反馈！",
+      attach: "上传截图检查", shot: "🖼 截图", read: "读到的文字：", flags: "危险信号：",
+      verdict: { scam: "⛔ 很可能是诈骗", suspicious: "⚠️ 可疑，请核实", legit: "✅ 未发现明显诈骗特征" }
     },
     en: {
       title: "AntiScam Assistant", open: "Open the AntiScam Assistant", close: "Close",
@@ -32,7 +36,9 @@
       error: "Cannot answer right now. Please try again later.",
       hello: "Hi! Ask me about suspicious loan, credit, transfer or investment offers. Verify anything about money through official channels.",
       disclaimer: "Fraud-awareness information, not legal advice. In an emergency call your bank and the police.",
-      up: "Helpful", down: "Not helpful", thanks: "Thanks for the feedback!"
+      up: "Helpful", down: "Not helpful", thanks: "Thanks for the feedback!",
+      attach: "Check a screenshot", shot: "🖼 Screenshot", read: "Text read:", flags: "Red flags:",
+      verdict: { scam: "⛔ Very likely a scam", suspicious: "⚠️ Suspicious: verify it", legit: "✅ No clear scam signs found" }
     }
   }[lang];
   var title = script.getAttribute("data-title") || T.title;
@@ -79,6 +85,9 @@
     "textarea{flex:1;resize:none;height:40px;padding:8px;border:1px solid #ccc;border-radius:8px;font:inherit}",
     "form button{border:0;border-radius:8px;background:#c5221f;color:#fff;padding:0 14px;font:inherit;cursor:pointer}",
     "form button:disabled{opacity:.5;cursor:default}",
+    "form .clip{background:#eee;color:#333;padding:0 10px}",
+    ".verdict{font-weight:600;margin-bottom:4px}",
+    ".read{margin:6px 0;font-size:12px;color:#444;border-left:3px solid #ddd;padding-left:6px}",
     ".foot{font-size:11px;color:#666;padding:0 10px 8px;background:#fff}",
     "@media (max-width:480px){.root{right:8px;bottom:8px}",
     ".panel{position:fixed;inset:0;width:auto;height:auto;border-radius:0}",
@@ -129,6 +138,17 @@
   input.maxLength = 2000;
   var sendBtn = el("button", null, T.send);
   sendBtn.type = "submit";
+  var file = el("input");
+  file.type = "file";
+  file.accept = "image/*";
+  file.hidden = true;
+  var clip = el("button", "clip", "📎");
+  clip.type = "button";
+  clip.title = T.attach;
+  clip.setAttribute("aria-label", T.attach);
+  clip.addEventListener("click", function () { file.click(); });
+  form.appendChild(file);
+  form.appendChild(clip);
   form.appendChild(input);
   form.appendChild(sendBtn);
   panel.appendChild(head);
@@ -356,6 +376,51 @@
         sendBtn.disabled = false;
       });
   });
+
+  // A screenshot: multipart to /api/check; verdict, flags, the text read, then the answer.
+  file.addEventListener("change", function () {
+    var picked = file.files && file.files[0];
+    file.value = "";
+    if (!picked || sendBtn.disabled) return;
+    sendBtn.disabled = clip.disabled = true;
+    log.appendChild(el("div", "msg user", T.shot));
+    var bubble = el("div", "msg bot", "…");
+    log.appendChild(bubble);
+    log.scrollTop = log.scrollHeight;
+    var data = new FormData();
+    data.append("image", picked);
+    data.append("lang", lang);
+    fetch(base + "/api/check", { method: "POST", headers: { "Accept-Language": lang }, body: data })
+      .then(function (res) {
+        if (!res.ok) return errorText(res).then(function (t) { showError(bubble, t); });
+        return res.json().then(function (answer) { renderCheck(bubble, answer); });
+      })
+      .catch(function () { showError(bubble, T.error); })
+      .then(function () {
+        sendBtn.disabled = clip.disabled = false;
+        log.scrollTop = bubble.offsetTop - log.offsetTop - 8;  // the verdict first
+      });
+  });
+
+  function renderCheck(bubble, answer) {
+    renderFinal(bubble, answer);
+    var top = bubble.firstChild;
+    var head = el("div", "verdict", T.verdict[answer.verdict] || "");
+    bubble.insertBefore(head, top);
+    var flags = answer.red_flags || [];
+    if (flags.length) {
+      var list = el("ul", "sources flags");
+      list.setAttribute("aria-label", T.flags);
+      flags.forEach(function (f) {
+        var label = f.label || (f.labels && (f.labels[lang] || f.labels.zh)) || f.flag || "";
+        if (typeof label === "object") label = label[lang] || label.zh || "";
+        list.appendChild(el("li", null, label + (f.quote ? " — “" + f.quote + "”" : "")));
+      });
+      bubble.insertBefore(el("div", "sources-head", T.flags), top);
+      bubble.insertBefore(list, top);
+    }
+    if (answer.read && answer.read.text) bubble.insertBefore(el("div", "read", T.read + "\n" + answer.read.text), top);
+  }
 
   function attach() { document.body.appendChild(host); }
   if (document.body) attach(); else document.addEventListener("DOMContentLoaded", attach);
