@@ -25,18 +25,28 @@ def free_port() -> int:
 class Peer:
     """`python -m llama_cpp.server` with a GGUF, on 127.0.0.1, in its own process."""
 
-    def __init__(self, gguf: Path, log: Path, n_ctx: int | str = 4096, threads: int = 2):
+    def __init__(
+        self,
+        gguf: Path,
+        log: Path,
+        n_ctx: int | str = 4096,
+        threads: int = 2,
+        alias: str = "gemma3-270m",
+        chat_format: str | None = "gemma",
+    ):
+        """`chat_format=None` uses the chat template stored in the GGUF (Qwen's own)."""
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}/v1"
         self.log = log
         cmd = [
             sys.executable, "-m", "llama_cpp.server", "--model", str(gguf),
-            "--model_alias", "gemma3-270m", "--host", "127.0.0.1", "--port", str(self.port),
+            "--model_alias", alias, "--host", "127.0.0.1", "--port", str(self.port),
             "--n_ctx", str(n_ctx), "--n_threads", str(threads), "--verbose", "False",
-            # the GGUF has no template llama-cpp-python picks up (it falls back to llama-2,
-            # on which this model answers nothing): use Gemma's turn markers
-            "--chat_format", "gemma",
         ]  # fmt: skip
+        if chat_format:
+            # Gemma 270M's GGUF has no template llama-cpp-python picks up (it falls back to
+            # llama-2, on which that model answers nothing): give its turn markers by name
+            cmd += ["--chat_format", chat_format]
         self.out = log.open("wb")
         self.proc = subprocess.Popen(cmd, stdout=self.out, stderr=subprocess.STDOUT)
         self._wait()

@@ -81,9 +81,9 @@ class RecordingGenerator(LLMGenerator):
         super().__init__(model)
         self.raw: list[str] = []
 
-    def generate(self, question, lang, passages, history=None):
+    def generate(self, question, lang, passages, history=None, pattern=""):
         try:
-            text = super().generate(question, lang, passages, history)
+            text = super().generate(question, lang, passages, history, pattern)
         except AnswerCutOff as exc:  # the chain rejects it; the test still wants the text
             self.raw.append(exc.text)
             raise
