@@ -42,7 +42,8 @@ def test_plain_answer_is_used_when_citations_are_valid(indexed, server):
     assert answer.mode == "openai" and answer.notice is None, answer.extra["rejected"]
     # the model's [2] is renumbered [1]: citations follow the order of first use, one per
     # article (passages of one article share a number and are all kept in `passages`)
-    used = [answer.extra["passages"][i].chunk for i in (1, 0)]
+    # numbers are positions in the passages the model was shown (`model_passages`)
+    used = [answer.extra["shown"][i].chunk for i in (1, 0)]
     assert [c.doc_id for c in answer.citations] == list(dict.fromkeys(c.doc_id for c in used))
     quoted = [q["chunk_id"] for c in answer.citations for q in c.passages]
     assert quoted == [c.chunk_id for c in used]
@@ -54,8 +55,10 @@ def test_plain_answer_is_used_when_citations_are_valid(indexed, server):
     assert "ONLY from the numbered passages" in system
     user = sent["messages"][-1]["content"]
     # the passages handed to the model are the retrieved ones, numbered
-    first = answer.extra["passages"][0].chunk.text
+    first = answer.extra["shown"][0].chunk.text
     assert "[1]" in user and first[:20] in user
+    # the worked example (prompts/answer.yaml) comes before the question, as earlier turns
+    assert [m["role"] for m in sent["messages"]][:3] == ["system", "user", "assistant"]
 
 
 def test_streaming_endpoint_is_supported(indexed, server):
@@ -137,8 +140,12 @@ def test_history_is_sent_to_the_model(indexed, server):
         {"role": "assistant", "content": "……"},
     ]
     chain_for(indexed, server).answer("那找代理收费正常吗？", history=history)
-    roles = [m["role"] for m in server.requests[0]["messages"]]
-    assert roles == ["system", "user", "assistant", "user"]
+    messages = server.requests[0]["messages"]
+    # system, the worked examples (user/assistant pairs), the history, the question
+    assert [m["role"] for m in messages[-3:]] == ["user", "assistant", "user"]
+    assert (
+        messages[-3]["content"] == "停息挂账是真的吗" and "那找代理收费" in messages[-1]["content"]
+    )
 
 
 def test_extractive_is_default_without_model():

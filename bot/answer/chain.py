@@ -17,7 +17,7 @@ from typing import Any
 
 from langchain_core.runnables import RunnableLambda
 
-from bot.answer.cited import check_sentences
+from bot.answer.cited import check_sentences, verdict_text
 from bot.answer.compose import ExtractiveComposer, pattern_topic
 from bot.answer.llm import AnswerCutOff, LLMGenerator, model_passages
 from bot.answer.retrieve import Retriever
@@ -124,6 +124,8 @@ class AnswerChain:
                     yield text[len(shown_text) :]
                     shown_text = text
             turn.text, turn.mode = raw, self.llm.name
+        except AnswerCutOff as exc:  # unfinished: rejected in _verify, with any other faults
+            turn.text, turn.mode, turn.rejected = exc.text, self.llm.name, [str(exc)]
         except Exception as exc:  # timeouts, connection errors, a server gone mid-stream
             log.warning("LLM generation failed, falling back to extractive: %s", exc)
             turn.notice = notice("llm_failed", turn.lang)
@@ -222,13 +224,18 @@ class AnswerChain:
         provable, every sentence against what it cites, markers renumbered by article, then
         the output guard (numbers, URLs, amounts, promises, grounding)."""
         shown = turn.shown or turn.passages or []
-        sentences = check_sentences(text, shown, self.pattern_name(turn))
+        pattern = self.pattern_name(turn)
+        sentences = check_sentences(text, shown, pattern)
         problems = list(sentences.problems)
         checked = verify_citations(sentences.text, shown)
         if not checked.citations:
             problems.append("no valid citation")
         if self.guard is not None:
-            problems.extend(self.guard(checked.text, checked.cited_passages or shown))
+            # against what the model was shown (every sentence was already checked against
+            # what it cites, above); the first line may name the pattern and say "不靠谱"
+            extra = verdict_text(pattern, text)
+            sources = [p.text + extra for p in shown]
+            problems.extend(self.guard(checked.text, sources))
         return checked, problems
 
     def _verify(self, turn: Turn) -> Answer:

@@ -36,9 +36,14 @@ _LABEL = re.compile(r"^\s*(?:[^\s。！？!?]{1,16}|[A-Za-z]+(?: [A-Za-z]+){0,4}
 _WORD = re.compile(r"[\w\u4e00-\u9fff]")
 # what the first line says about the question, not facts from a passage
 VERDICT_WORDS = {
-    "zh": "不靠谱 靠谱 不正常 正常 很可能 可能 典型 骗局 诈骗 风险 不是 是 可以 不能 需要 先做",
+    "zh": "不靠谱 靠谱 不正常 正常 很可能 可能 典型 骗局 诈骗 风险 不是 这是 可以 不能 需要 先做",
     "en": "no yes very likely likely this typical scam fraud not normal legit real risk first",
 }
+
+
+def verdict_text(pattern: str, text: str) -> str:
+    """What a sentence may say beyond its passage: the pattern's name and verdict words."""
+    return f" {pattern} {VERDICT_WORDS[_lang(text)]}"
 
 
 def _lang(text: str) -> str:
@@ -97,7 +102,6 @@ def parse(text: str) -> list[Line]:
                 if cur.closed and part.strip():
                     cur = Sentence()
                     sentences.append(cur)
-                    part = part.lstrip()
                 cur.body += part
                 if re.search(r"[。！？!?.]\s*$", part) and cur.has_words():
                     cur.closed = True
@@ -119,7 +123,7 @@ def check_sentences(text: str, passages: list[Passage], pattern: str = "") -> Se
     `pattern` (the name of the pattern the chain chose) and the verdict words count as
     supported: the first line is meant to say "不靠谱，这是<pattern>"."""
     lines = parse(text)
-    extra = f" {pattern} {VERDICT_WORDS[_lang(text)]}"
+    extra = verdict_text(pattern, text)
     texts = [p.text + extra for p in passages]
 
     def valid(numbers: list[int]) -> list[int]:

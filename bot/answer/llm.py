@@ -145,9 +145,21 @@ class LLMGenerator:
         history: list[dict] | None = None,
         pattern: str = "",
     ) -> Iterator[str]:
-        for piece in self.model.stream(self.messages(question, lang, passages, history, pattern)):
+        """The model's text as it arrives (SSE). Raises AnswerCutOff at the end when the model
+        stopped at the token limit. Streams even when the model was built with `streaming=False`
+        (langchain's `.stream()` would otherwise make one blocking call)."""
+        text, finish = "", None
+        msgs = self.messages(question, lang, passages, history, pattern)
+        model = self.model
+        if getattr(model, "streaming", None) is False:
+            model = model.model_copy(update={"streaming": True})
+        for piece in model.stream(msgs):
+            finish = (piece.response_metadata or {}).get("finish_reason") or finish
             if piece.content:
+                text += str(piece.content)
                 yield str(piece.content)
+        if finish == "length":
+            raise AnswerCutOff("answer cut off at the token limit (BOT_LLM_MAX_TOKENS)", text)
 
 
 def _vars(example: dict) -> dict:
