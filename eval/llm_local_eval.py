@@ -103,7 +103,16 @@ def pick_cases(per_kind: int) -> list[dict]:
                 topic = r.get("topic") or (r.get("topics") or [None])[0]
                 cases.append({"id": r["id"], "kind": name, "lang": lang, "text": r[field],
                               "topic": topic})  # fmt: skip
-    return cases
+    # interleaved (kind x language, round robin): a run stopped early is still balanced
+    groups: dict[tuple[str, str], list[dict]] = {}
+    for c in cases:
+        groups.setdefault((c["kind"], c["lang"]), []).append(c)
+    order = []
+    while any(groups.values()):
+        for key in list(groups):
+            if groups[key]:
+                order.append(groups[key].pop(0))
+    return order
 
 
 def tokens(base_url: str, text: str) -> int | None:
@@ -138,6 +147,7 @@ def pct(values: list[float], q: float) -> float | None:
 
 
 def run(cases: list[dict], base_url: str, timeout: float, max_tokens: int) -> list[dict]:
+    """Every case through `Responder.stream`, timed; each row is appended to cases.jsonl."""
     from bot.app import build_app
     from bot.config import Settings
     from bot.responder import Responder
@@ -216,6 +226,8 @@ def run(cases: list[dict], base_url: str, timeout: float, max_tokens: int) -> li
                 bool(re.search(pattern_re, first_line, re.I)) if pattern_re else None
             )
         rows.append(row)
+        with (RAW / "cases.jsonl").open("a", encoding="utf-8") as f:  # as it goes
+            f.write(json.dumps(row, ensure_ascii=False) + "\n")
         print(f"[{i}/{len(cases)}] {case['id']} {fate} first {row['first_text_s']}s "
               f"total {row['total_s']}s {rejected[:2]}", flush=True)  # fmt: skip
     return rows
@@ -300,8 +312,13 @@ def main() -> int:
     ap.add_argument("--max-tokens", type=int, default=256)
     ap.add_argument("--timeout", type=float, default=60.0, help="seconds per model call")
     ap.add_argument("--out", type=Path, default=RAW / "summary", help="report path, no suffix")
+    ap.add_argument("--from-cases", type=Path, help="only summarise a cases.jsonl written before")
     args = ap.parse_args()
+    if args.from_cases:  # e.g. a run stopped early: report the cases it finished
+        rows = [json.loads(x) for x in args.from_cases.read_text().splitlines() if x.strip()]
+        return report(rows, args)
     RAW.mkdir(parents=True, exist_ok=True)
+    (RAW / "cases.jsonl").write_text("")
     peer = None
     if not args.base_url:
         from tests.llm_peer_server import Peer
@@ -315,9 +332,10 @@ def main() -> int:
     finally:
         if peer:
             peer.stop()
-    with (RAW / "cases.jsonl").open("w", encoding="utf-8") as f:
-        for r in rows:
-            f.write(json.dumps(r, ensure_ascii=False) + "\n")
+    return report(rows, args)
+
+
+def report(rows: list[dict], args: argparse.Namespace) -> int:
     summary = summarise(rows)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.with_suffix(".json").write_text(

@@ -8,7 +8,7 @@ from bot.answer.chain import AnswerChain
 from bot.answer.llm import LLMGenerator, make_chat_model
 from bot.answer.verify import markers
 from bot.config import Settings
-from tests.openai_stub import FakeOpenAIServer, quoting
+from tests.openai_stub import FakeOpenAIServer, passage, quoting
 
 QUESTION = "贷款还没到账，对方让我先交解冻费，这正常吗？"
 
@@ -150,3 +150,30 @@ def test_history_is_sent_to_the_model(indexed, server):
 
 def test_extractive_is_default_without_model():
     assert make_chat_model(Settings.from_env(generator="extractive")) is None
+
+
+def test_stream_releases_checked_sentences_and_stops_at_a_bad_one(indexed, server):
+    # a fake model: a grounded first line, then an invented hotline, then grounded again
+    def reply(body: dict) -> str:
+        return f"{passage(body, 1)}[1]\n请拨打4001234567联系专员。[1]\n{passage(body, 2)}[2]\n"
+
+    server.replies.append(reply)
+    out = list(chain_for(indexed, server).stream(QUESTION))
+    final, streamed = out[-1], "".join(out[:-1])
+    first = final.extra["shown"][0].chunk.text.splitlines()[0]
+    # the first line was shown as it passed; nothing from the bad line on was
+    assert first[:15] in streamed and "4001234567" not in streamed
+    second = final.extra["shown"][1].chunk.text.splitlines()[0]
+    assert second[:15] not in streamed
+    # the final answer replaces it: extractive, with the notice and the reason
+    assert final.mode == "extractive" and final.notice
+    assert any("unsupported fact" in p for p in final.extra["rejected"])
+    assert final.extra["streamed"] == streamed
+
+
+def test_stream_of_a_good_answer_is_released_in_pieces(indexed, server):
+    server.replies.append(lambda body: f"{passage(body, 1)}[1]\n{passage(body, 2)}[2]")
+    out = list(chain_for(indexed, server).stream(QUESTION))
+    final = out[-1]
+    assert final.mode == "openai", final.extra["rejected"]
+    assert len(out) > 2 and "".join(out[:-1]) == final.text  # more than one release

@@ -88,10 +88,10 @@ class AnswerChain:
         Extractive answers stream line by line. A model's answer is streamed from the model
         and released sentence by sentence, each once the text up to it passes the same checks
         as a whole answer (`_check_model_text`); a sentence is released only when the next one
-        has begun, so a late [n] can still be moved back. When a later sentence fails, the
-        model fails or is cut off, nothing more is released and the final Answer is the
-        extractive one with its notice: front ends show the final Answer in place of the
-        pieces (the pieces are then a verified prefix, never unchecked text).
+        has begun, so a late [n] can still be moved back. When a later sentence fails (the
+        model is then stopped), the model fails or is cut off, nothing more is released and
+        the final Answer is the extractive one with its notice: front ends show the final
+        Answer in place of the pieces (a verified prefix, never unchecked text).
         """
         if self.llm is None:
             answer = self.answer(question, history, lang)
@@ -103,22 +103,21 @@ class AnswerChain:
             yield self._verify(turn)
             return
         turn.shown = model_passages(turn.passages, turn.lang)
-        raw, shown_text, failed = "", "", False
+        raw, shown_text = "", ""
+        pieces = self.llm.stream(
+            turn.question, turn.lang, turn.shown, turn.history, self.pattern_name(turn)
+        )
         try:
-            pieces = self.llm.stream(
-                turn.question, turn.lang, turn.shown, turn.history, self.pattern_name(turn)
-            )
             for piece in pieces:
                 raw += piece
-                if failed:
-                    continue  # keep reading: the whole text is still verified for the log
                 ready = complete_sentences(raw)
                 if len(ready) <= len(shown_text) or not ready.strip():
                     continue
                 checked, problems = self._check_model_text(turn, ready)
-                if problems:
-                    failed = True
-                    continue
+                if problems:  # stop the model now: the answer cannot be shown whole
+                    raw = ready  # _verify finds the same problems in it
+                    pieces.close()
+                    break
                 text = checked.text.rstrip()
                 if text.startswith(shown_text) and len(text) > len(shown_text):
                     yield text[len(shown_text) :]
