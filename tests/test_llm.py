@@ -72,11 +72,19 @@ def test_streaming_endpoint_is_supported(indexed, server):
 
 
 def test_citations_to_unretrieved_passages_are_stripped(indexed, server):
-    server.replies.append(quoting(1, extra="这句引用了不存在的资料[99]。"))
+    # passage 2 restated with a marker that points nowhere: supported, so kept, marker gone
+    server.replies.append(lambda body: f"{passage(body, 1)}[1]\n{passage(body, 2)}[99]")
     answer = chain_for(indexed, server).answer(QUESTION)
-    assert answer.mode == "openai"
+    assert answer.mode == "openai", answer.extra["rejected"]
     assert "[99]" not in answer.text and set(markers(answer.text)) == {1}
     assert answer.extra["removed_markers"] == [99]
+
+
+def test_sentence_citing_nothing_real_and_supported_by_nothing_is_rejected(indexed, server):
+    server.replies.append(quoting(1, extra="\n这个平台有正规牌照，可以放心。[99]"))
+    answer = chain_for(indexed, server).answer(QUESTION)
+    assert answer.mode == "extractive" and answer.notice
+    assert any("uncited unsupported sentence" in p for p in answer.extra["rejected"])
 
 
 def test_answer_without_valid_citation_falls_back(indexed, server):

@@ -92,6 +92,12 @@ class RecordingGenerator(LLMGenerator):
         self.raw.append(text)
         return text
 
+    def stream(self, question, lang, passages, history=None, pattern=""):
+        self.raw.append("")  # filled as the pieces arrive (the chain may stop it early)
+        for piece in super().stream(question, lang, passages, history, pattern):
+            self.raw[-1] += piece
+            yield piece
+
 
 def chain_with(indexed, generator: LLMGenerator) -> AnswerChain:
     return AnswerChain(

@@ -113,7 +113,7 @@ class AnswerChain:
                 ready = complete_sentences(raw)
                 if len(ready) <= len(shown_text) or not ready.strip():
                     continue
-                checked, problems = self._check_model_text(turn, ready)
+                checked, problems = self._check_model_text(turn, ready, whole=False)
                 if problems:  # stop the model now: the answer cannot be shown whole
                     raw = ready  # _verify finds the same problems in it
                     pieces.close()
@@ -218,16 +218,20 @@ class AnswerChain:
         found = self.composer.taxonomy.topics.get(topic) if topic else None
         return found.name(turn.lang).split("/")[0].strip() if found else ""
 
-    def _check_model_text(self, turn: Turn, text: str) -> tuple[Verified, list[str]]:
-        """A model's text (whole or a prefix of whole sentences): late markers repaired when
-        provable, every sentence against what it cites, markers renumbered by article, then
-        the output guard (numbers, URLs, amounts, promises, grounding)."""
+    def _check_model_text(
+        self, turn: Turn, text: str, whole: bool = True
+    ) -> tuple[Verified, list[str]]:
+        """A model's text (whole, or a prefix of whole sentences while streaming): late
+        markers repaired when provable, every sentence against what it cites, markers
+        renumbered by article, then the output guard (numbers, URLs, amounts, promises,
+        grounding). A prefix may have no marker yet (one may end its line later); a whole
+        answer must cite."""
         shown = turn.shown or turn.passages or []
         pattern = self.pattern_name(turn)
         sentences = check_sentences(text, shown, pattern)
         problems = list(sentences.problems)
         checked = verify_citations(sentences.text, shown)
-        if not checked.citations:
+        if whole and not checked.citations:
             problems.append("no valid citation")
         if self.guard is not None:
             # against what the model was shown (every sentence was already checked against
