@@ -35,8 +35,8 @@ class Peer:
         log: Path,
         n_ctx: int | str = 4096,
         threads: int = 2,
-        alias: str = "gemma3-270m",
-        chat_format: str | None = "gemma",
+        alias: str = "local",
+        chat_format: str | None = None,
     ):
         """`chat_format=None` uses the chat template stored in the GGUF (Qwen's own)."""
         self.port = free_port()
@@ -47,9 +47,7 @@ class Peer:
             "--model_alias", alias, "--host", "127.0.0.1", "--port", str(self.port),
             "--n_ctx", str(n_ctx), "--n_threads", str(threads), "--verbose", "False",
         ]  # fmt: skip
-        if chat_format:
-            # Gemma 270M's GGUF has no template llama-cpp-python picks up (it falls back to
-            # llama-2, on which that model answers nothing): give its turn markers by name
+        if chat_format:  # a named llama-cpp-python format, for a GGUF without a template
             cmd += ["--chat_format", chat_format]
         self.out = log.open("wb")
         self.proc = subprocess.Popen(cmd, stdout=self.out, stderr=subprocess.STDOUT)
