@@ -57,7 +57,7 @@ def peer(tmp_path_factory):
 
 def peer_model(
     base_url: str,
-    timeout: float = 120.0,
+    timeout: float = 300.0,  # a 1.5B model on 2 busy cores: a fresh ~1.2k-token prompt took >120 s
     streaming: bool = False,
     max_tokens: int = MAX_TOKENS,
     **update,
@@ -154,7 +154,12 @@ def test_plain_answer_through_the_chain(indexed, peer):
 def test_streaming_through_the_generator_and_the_chain(indexed, peer):
     model = peer_model(peer.base_url, streaming=True)
     passages = indexed.retriever.search(QUESTION, lang="zh")
-    pieces = list(LLMGenerator(model).stream(QUESTION, "zh", passages))
+    pieces: list[str] = []
+    try:
+        for piece in LLMGenerator(model).stream(QUESTION, "zh", passages):
+            pieces.append(piece)
+    except AnswerCutOff:  # MAX_TOKENS is small: the stream ends by saying it was cut off
+        pass
     assert len(pieces) > 1 and "".join(pieces).strip(), pieces  # SSE deltas arrived
 
     generator = RecordingGenerator(model)
