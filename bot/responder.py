@@ -112,10 +112,49 @@ class Responder:
         lang: str | None = None,
         task: str = "chat",
     ) -> Iterator[str | Answer]:
-        """Text pieces (line by line), then the final Answer. Verified text only."""
-        answer = self.respond(message, history, lang, task)
-        yield from answer.text.splitlines(keepends=True)
-        yield answer
+        """Text pieces, then the final Answer. Verified text only.
+
+        A question (or an urgent one) for a model-backed chain streams from the chain: its
+        sentences are released as they pass the guard (`AnswerChain.stream`), after the
+        right-now steps when urgent. Everything else (refusals, checks, messages with personal
+        numbers, the extractive chain) is answered whole and sent line by line."""
+        lang = lang if lang in ("zh", "en") else detect_lang(message)
+        triage = None
+        if task == "chat" and self.deps.chain.llm is not None and not contains_pii(message):
+            history = [
+                {"role": h.get("role", "user"), "content": redact(str(h.get("content", "")))}
+                for h in (history or [])
+            ]
+            triage = self.triager.classify(message, lang, history)
+        if (
+            triage is None
+            or triage.label not in (Label.QUESTION, Label.URGENT)
+            or (self.is_pasted_check(message))
+        ):
+            answer = self.respond(message, history, lang, task)
+            yield from answer.text.splitlines(keepends=True)
+            yield answer
+            return
+        prefix = f"{urgent_steps(lang)}\n\n" if triage.label is Label.URGENT else ""
+        if prefix:
+            yield prefix
+        for item in self.deps.chain.stream(message, history, lang):
+            if not isinstance(item, Answer):
+                yield item
+                continue
+            answer = item
+            if answer.extra.get("out_of_scope"):
+                answer = Answer(
+                    text=offtopic_reply(lang), lang=lang, mode="template", triage="offtopic"
+                )
+                yield answer
+                return
+            answer.grounded = grounding(answer)
+            answer.text = prefix + answer.text
+            answer.urgent = triage.label is Label.URGENT
+            answer.triage = triage.label.value
+            answer.extra["pii_redacted"] = False
+            yield answer
 
     # --- routes ------------------------------------------------------------------------
     def _chat(

@@ -8,7 +8,7 @@ from bot.answer.chain import AnswerChain
 from bot.answer.llm import LLMGenerator, make_chat_model
 from bot.answer.verify import markers
 from bot.config import Settings
-from tests.openai_stub import FakeOpenAIServer, quoting
+from tests.openai_stub import FakeOpenAIServer, passage, quoting
 
 QUESTION = "贷款还没到账，对方让我先交解冻费，这正常吗？"
 
@@ -42,7 +42,8 @@ def test_plain_answer_is_used_when_citations_are_valid(indexed, server):
     assert answer.mode == "openai" and answer.notice is None, answer.extra["rejected"]
     # the model's [2] is renumbered [1]: citations follow the order of first use, one per
     # article (passages of one article share a number and are all kept in `passages`)
-    used = [answer.extra["passages"][i].chunk for i in (1, 0)]
+    # numbers are positions in the passages the model was shown (`model_passages`)
+    used = [answer.extra["shown"][i].chunk for i in (1, 0)]
     assert [c.doc_id for c in answer.citations] == list(dict.fromkeys(c.doc_id for c in used))
     quoted = [q["chunk_id"] for c in answer.citations for q in c.passages]
     assert quoted == [c.chunk_id for c in used]
@@ -54,8 +55,10 @@ def test_plain_answer_is_used_when_citations_are_valid(indexed, server):
     assert "ONLY from the numbered passages" in system
     user = sent["messages"][-1]["content"]
     # the passages handed to the model are the retrieved ones, numbered
-    first = answer.extra["passages"][0].chunk.text
+    first = answer.extra["shown"][0].chunk.text
     assert "[1]" in user and first[:20] in user
+    # the worked example (prompts/answer.yaml) comes before the question, as earlier turns
+    assert [m["role"] for m in sent["messages"]][:3] == ["system", "user", "assistant"]
 
 
 def test_streaming_endpoint_is_supported(indexed, server):
@@ -69,11 +72,19 @@ def test_streaming_endpoint_is_supported(indexed, server):
 
 
 def test_citations_to_unretrieved_passages_are_stripped(indexed, server):
-    server.replies.append(quoting(1, extra="这句引用了不存在的资料[99]。"))
+    # passage 2 restated with a marker that points nowhere: supported, so kept, marker gone
+    server.replies.append(lambda body: f"{passage(body, 1)}[1]\n{passage(body, 2)}[99]")
     answer = chain_for(indexed, server).answer(QUESTION)
-    assert answer.mode == "openai"
+    assert answer.mode == "openai", answer.extra["rejected"]
     assert "[99]" not in answer.text and set(markers(answer.text)) == {1}
     assert answer.extra["removed_markers"] == [99]
+
+
+def test_sentence_citing_nothing_real_and_supported_by_nothing_is_rejected(indexed, server):
+    server.replies.append(quoting(1, extra="\n这个平台有正规牌照，可以放心。[99]"))
+    answer = chain_for(indexed, server).answer(QUESTION)
+    assert answer.mode == "extractive" and answer.notice
+    assert any("uncited unsupported sentence" in p for p in answer.extra["rejected"])
 
 
 def test_answer_without_valid_citation_falls_back(indexed, server):
@@ -137,9 +148,40 @@ def test_history_is_sent_to_the_model(indexed, server):
         {"role": "assistant", "content": "……"},
     ]
     chain_for(indexed, server).answer("那找代理收费正常吗？", history=history)
-    roles = [m["role"] for m in server.requests[0]["messages"]]
-    assert roles == ["system", "user", "assistant", "user"]
+    messages = server.requests[0]["messages"]
+    # system, the worked examples (user/assistant pairs), the history, the question
+    assert [m["role"] for m in messages[-3:]] == ["user", "assistant", "user"]
+    assert (
+        messages[-3]["content"] == "停息挂账是真的吗" and "那找代理收费" in messages[-1]["content"]
+    )
 
 
 def test_extractive_is_default_without_model():
     assert make_chat_model(Settings.from_env(generator="extractive")) is None
+
+
+def test_stream_releases_checked_sentences_and_stops_at_a_bad_one(indexed, server):
+    # a fake model: a grounded first line, then an invented hotline, then grounded again
+    def reply(body: dict) -> str:
+        return f"{passage(body, 1)}[1]\n请拨打4001234567联系专员。[1]\n{passage(body, 2)}[2]\n"
+
+    server.replies.append(reply)
+    out = list(chain_for(indexed, server).stream(QUESTION))
+    final, streamed = out[-1], "".join(out[:-1])
+    first = final.extra["shown"][0].chunk.text.splitlines()[0]
+    # the first line was shown as it passed; nothing from the bad line on was
+    assert first[:15] in streamed and "4001234567" not in streamed
+    second = final.extra["shown"][1].chunk.text.splitlines()[0]
+    assert second[:15] not in streamed
+    # the final answer replaces it: extractive, with the notice and the reason
+    assert final.mode == "extractive" and final.notice
+    assert any("unsupported fact" in p for p in final.extra["rejected"])
+    assert final.extra["streamed"] == streamed
+
+
+def test_stream_of_a_good_answer_is_released_in_pieces(indexed, server):
+    server.replies.append(lambda body: f"{passage(body, 1)}[1]\n{passage(body, 2)}[2]")
+    out = list(chain_for(indexed, server).stream(QUESTION))
+    final = out[-1]
+    assert final.mode == "openai", final.extra["rejected"]
+    assert len(out) > 2 and "".join(out[:-1]) == final.text  # more than one release

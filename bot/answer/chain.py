@@ -10,17 +10,19 @@ an error, a timeout, or an answer with no valid citation falls back, and the res
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from langchain_core.runnables import RunnableLambda
 
+from bot.answer.cited import check_sentences, verdict_text
 from bot.answer.compose import ExtractiveComposer, pattern_topic
-from bot.answer.llm import AnswerCutOff, LLMGenerator
+from bot.answer.llm import AnswerCutOff, LLMGenerator, model_passages
 from bot.answer.retrieve import Retriever
 from bot.answer.topic_model import NamedPattern
-from bot.answer.verify import verify_citations
+from bot.answer.verify import Verified, verify_citations
 from bot.lang import detect_lang
 from bot.prompts import load_prompt
 from bot.records import Answer, Passage
@@ -46,6 +48,7 @@ class Turn:
     rejected: list[str] | None = None  # why a model answer was not used, when it was not
     pattern: str | None = ""  # the topic the answer names; "" = the best passage's (no model)
     out_of_scope: bool = False  # the question-topic model says the knowledge base has nothing
+    shown: list[Passage] | None = None  # the passages the model was shown (its [n] numbering)
 
 
 class AnswerChain:
@@ -82,11 +85,59 @@ class AnswerChain:
     ) -> Iterator[str | Answer]:
         """Text pieces as they are ready, then the final Answer.
 
-        A remote model's text is verified before anyone sees it, so its pieces are released
-        after verification; extractive answers stream line by line.
+        Extractive answers stream line by line. A model's answer is streamed from the model
+        and released sentence by sentence, each once the text up to it passes the same checks
+        as a whole answer (`_check_model_text`); a sentence is released only when the next one
+        has begun, so a late [n] can still be moved back. When a later sentence fails (the
+        model is then stopped), the model fails or is cut off, nothing more is released and
+        the final Answer is the extractive one with its notice: front ends show the final
+        Answer in place of the pieces (a verified prefix, never unchecked text).
         """
-        answer = self.answer(question, history, lang)
-        yield from answer.text.splitlines(keepends=True)
+        if self.llm is None:
+            answer = self.answer(question, history, lang)
+            yield from answer.text.splitlines(keepends=True)
+            yield answer
+            return
+        turn = self._retrieve(self._turn(question, history, lang))
+        if not turn.passages:
+            yield self._verify(turn)
+            return
+        turn.shown = model_passages(turn.passages, turn.lang)
+        raw, shown_text = "", ""
+        pieces = self.llm.stream(
+            turn.question, turn.lang, turn.shown, turn.history, self.pattern_name(turn)
+        )
+        try:
+            for piece in pieces:
+                raw += piece
+                ready = complete_sentences(raw)
+                if len(ready) <= len(shown_text) or not ready.strip():
+                    continue
+                checked, problems = self._check_model_text(turn, ready, whole=False)
+                if problems:  # stop the model now: the answer cannot be shown whole
+                    raw = ready  # _verify finds the same problems in it
+                    pieces.close()
+                    break
+                text = checked.text.rstrip()
+                if text.startswith(shown_text) and len(text) > len(shown_text):
+                    yield text[len(shown_text) :]
+                    shown_text = text
+            turn.text, turn.mode = raw, self.llm.name
+        except AnswerCutOff as exc:  # unfinished: rejected in _verify, with any other faults
+            turn.text, turn.mode, turn.rejected = exc.text, self.llm.name, [str(exc)]
+        except Exception as exc:  # timeouts, connection errors, a server gone mid-stream
+            log.warning("LLM generation failed, falling back to extractive: %s", exc)
+            turn.notice = notice("llm_failed", turn.lang)
+            turn.text = self.composer.compose(turn.question, turn.lang, turn.passages, turn.pattern)
+            turn.mode = "extractive"
+        answer = self._verify(turn)
+        if answer.mode != "extractive" and answer.text.startswith(shown_text):
+            rest = answer.text[len(shown_text) :]
+            if rest:
+                yield rest
+        elif not shown_text:  # nothing shown yet: the fallback streams line by line
+            yield from answer.text.splitlines(keepends=True)
+        answer.extra["streamed"] = shown_text
         yield answer
 
     # --- steps -------------------------------------------------------------------------
@@ -138,8 +189,15 @@ class AnswerChain:
             turn.text = ""
             return turn
         if self.llm is not None:
+            turn.shown = model_passages(turn.passages, turn.lang)
             try:
-                turn.text = self.llm.generate(turn.question, turn.lang, turn.passages, turn.history)
+                turn.text = self.llm.generate(
+                    turn.question,
+                    turn.lang,
+                    turn.shown,
+                    turn.history,
+                    pattern=self.pattern_name(turn),
+                )
                 turn.mode = self.llm.name
                 return turn
             except AnswerCutOff as exc:  # unfinished: rejected in _verify, with any other faults
@@ -152,6 +210,37 @@ class AnswerChain:
         turn.mode = "extractive"
         return turn
 
+    def pattern_name(self, turn: Turn) -> str:
+        """The display name of the pattern the answer names ("" when none)."""
+        topic = (
+            pattern_topic(turn.passages or [], turn.lang) if turn.pattern == "" else turn.pattern
+        )
+        found = self.composer.taxonomy.topics.get(topic) if topic else None
+        return found.name(turn.lang).split("/")[0].strip() if found else ""
+
+    def _check_model_text(
+        self, turn: Turn, text: str, whole: bool = True
+    ) -> tuple[Verified, list[str]]:
+        """A model's text (whole, or a prefix of whole sentences while streaming): late
+        markers repaired when provable, every sentence against what it cites, markers
+        renumbered by article, then the output guard (numbers, URLs, amounts, promises,
+        grounding). A prefix may have no marker yet (one may end its line later); a whole
+        answer must cite."""
+        shown = turn.shown or turn.passages or []
+        pattern = self.pattern_name(turn)
+        sentences = check_sentences(text, shown, pattern)
+        problems = list(sentences.problems)
+        checked = verify_citations(sentences.text, shown)
+        if whole and not checked.citations:
+            problems.append("no valid citation")
+        if self.guard is not None:
+            # against what the model was shown (every sentence was already checked against
+            # what it cites, above); the first line may name the pattern and say "不靠谱"
+            extra = verdict_text(pattern, text)
+            sources = [p.text + extra for p in shown]
+            problems.extend(self.guard(checked.text, sources))
+        return checked, problems
+
     def _verify(self, turn: Turn) -> Answer:
         passages = turn.passages or []
         if not passages:
@@ -163,13 +252,12 @@ class AnswerChain:
             )
             answer.extra["out_of_scope"] = turn.out_of_scope
             return answer
-        checked = verify_citations(turn.text, passages)
         problems: list[str] = list(turn.rejected or [])
         if turn.mode != "extractive":
-            if not checked.citations:
-                problems.append("no valid citation")
-            if self.guard is not None:
-                problems.extend(self.guard(checked.text, checked.cited_passages or passages))
+            checked, found = self._check_model_text(turn, turn.text)
+            problems.extend(found)
+        else:
+            checked = verify_citations(turn.text, passages)
         if problems:
             log.warning(
                 "LLM answer rejected (%s); using the extractive answer", "; ".join(problems)
@@ -191,10 +279,29 @@ class AnswerChain:
             topics=topics,
         )
         answer.extra["passages"] = passages
+        answer.extra["shown"] = turn.shown  # what the model saw (None: no model call)
         answer.extra["pattern"] = named if named in cited else None  # the pattern it names
         answer.extra["removed_markers"] = checked.removed
         answer.extra["rejected"] = problems
         return answer
+
+
+def complete_sentences(text: str) -> str:
+    """The prefix of a streamed text that ends with a whole sentence AND is followed by the
+    start of the next one (a word, not a [n] marker): until then a late marker may still
+    belong to the last sentence. "" when there is none yet."""
+    ends = [m.end() for m in _SENTENCE_END.finditer(text)]
+    for end in reversed(ends):
+        after = text[end:]
+        follow = _AFTER_MARKS.match(after)
+        if follow and follow.end() < len(after) and _WORD.match(after[follow.end()]):
+            return text[: end + len(follow.group(1))]
+    return ""
+
+
+_SENTENCE_END = re.compile(r"[。！？!?]|\.(?=\s)")
+_AFTER_MARKS = re.compile(r"((?:\s*\[[\d,，、\s]+\])*)[\s\-*•]*")
+_WORD = re.compile(r"[\w\u4e00-\u9fff]")
 
 
 def notice(kind: str, lang: str) -> str:

@@ -2,7 +2,10 @@
 
 Covers OpenAI, vLLM, Ollama and llama.cpp servers (set OPENAI_BASE_URL). Timeouts and retries
 are explicit, because the client's defaults wait a very long time on a hung server. Prompts
-come from `prompts/answer.yaml`. This module does not verify output; the chain does.
+come from `prompts/answer.yaml`, with its worked example sent as a user/assistant pair before
+the question. `model_passages` picks the few passages a model is shown (a small local model
+reads a 2k-token prompt for tens of seconds on 2 cores). This module does not verify output;
+the chain does.
 """
 
 from __future__ import annotations
@@ -53,6 +56,36 @@ def make_chat_model(settings: Settings) -> BaseChatModel | None:
     raise ValueError(f"unknown generator {settings.generator!r}")
 
 
+MAX_MODEL_PASSAGES = 4
+# a budget for the passages' text, in characters (Chinese ~1.4 chars/token, English ~4)
+MODEL_PASSAGE_CHARS = {"zh": 520, "en": 1100}
+MODEL_SECTIONS = ("what", "flags", "consequences", "todo", "help")  # never "lures"
+
+
+def model_passages(passages: list[Passage], lang: str) -> list[Passage]:
+    """The passages a model is shown, in retrieval order: the best two in the answer's
+    language, then the first what-to-do and where-to-get-help passages, then more until
+    `MAX_MODEL_PASSAGES` or the character budget. Scammers' lines ("lures") are left out: a
+    small model restates them as facts. Falls back to all passages when none qualify."""
+    same = [p for p in passages if p.chunk.lang == lang and p.chunk.section in MODEL_SECTIONS]
+    if not same:
+        return passages[:MAX_MODEL_PASSAGES]
+    wanted = same[:2]
+    for section in ("todo", "help"):
+        wanted += [p for p in same if p.chunk.section == section and p not in wanted][:1]
+    wanted += [p for p in same if p not in wanted]
+    chosen: list[Passage] = []
+    used = 0
+    for p in wanted:
+        if len(chosen) >= MAX_MODEL_PASSAGES:
+            break
+        if chosen and used + len(p.text) > MODEL_PASSAGE_CHARS.get(lang, 1500):
+            continue
+        chosen.append(p)
+        used += len(p.text)
+    return [p for p in same if p in chosen]
+
+
 class LLMGenerator:
     """Builds the messages and calls the injected chat model (plain or streaming)."""
 
@@ -62,20 +95,42 @@ class LLMGenerator:
         self.model = model
 
     def messages(
-        self, question: str, lang: str, passages: list[Passage], history: list[dict] | None = None
+        self,
+        question: str,
+        lang: str,
+        passages: list[Passage],
+        history: list[dict] | None = None,
+        pattern: str = "",
     ) -> list[BaseMessage]:
+        """System text, the worked example, recent history, then passages + question (+ the
+        name of the pattern the chain chose, for the first line to name)."""
         prompt = load_prompt("answer")
-        msgs: list[BaseMessage] = [SystemMessage(prompt.render("system", lang=lang))]
+        msgs: list[BaseMessage] = [SystemMessage(prompt.render("system"))]
+        for ex in prompt.examples:  # the worked example: the same text in every request
+            shown = [{"chunk": p} for p in ex["passages"]]
+            msgs.append(HumanMessage(prompt.render("user", passages=shown, **_vars(ex))))
+            msgs.append(AIMessage(ex["answer"].strip()))
         for turn in (history or [])[-6:]:
             cls = AIMessage if turn.get("role") == "assistant" else HumanMessage
             msgs.append(cls(str(turn.get("content", ""))))
-        msgs.append(HumanMessage(prompt.render("user", question=question, passages=passages)))
+        msgs.append(
+            HumanMessage(
+                prompt.render(
+                    "user", question=question, lang=lang, passages=passages, pattern=pattern
+                )
+            )
+        )
         return msgs
 
     def generate(
-        self, question: str, lang: str, passages: list[Passage], history: list[dict] | None = None
+        self,
+        question: str,
+        lang: str,
+        passages: list[Passage],
+        history: list[dict] | None = None,
+        pattern: str = "",
     ) -> str:
-        reply = self.model.invoke(self.messages(question, lang, passages, history))
+        reply = self.model.invoke(self.messages(question, lang, passages, history, pattern))
         if (reply.response_metadata or {}).get("finish_reason") == "length":
             raise AnswerCutOff(
                 "answer cut off at the token limit (BOT_LLM_MAX_TOKENS)", str(reply.content)
@@ -83,8 +138,29 @@ class LLMGenerator:
         return str(reply.content)
 
     def stream(
-        self, question: str, lang: str, passages: list[Passage], history: list[dict] | None = None
+        self,
+        question: str,
+        lang: str,
+        passages: list[Passage],
+        history: list[dict] | None = None,
+        pattern: str = "",
     ) -> Iterator[str]:
-        for piece in self.model.stream(self.messages(question, lang, passages, history)):
+        """The model's text as it arrives (SSE). Raises AnswerCutOff at the end when the model
+        stopped at the token limit. Streams even when the model was built with `streaming=False`
+        (langchain's `.stream()` would otherwise make one blocking call)."""
+        text, finish = "", None
+        msgs = self.messages(question, lang, passages, history, pattern)
+        model = self.model
+        if getattr(model, "streaming", None) is False:
+            model = model.model_copy(update={"streaming": True})
+        for piece in model.stream(msgs):
+            finish = (piece.response_metadata or {}).get("finish_reason") or finish
             if piece.content:
+                text += str(piece.content)
                 yield str(piece.content)
+        if finish == "length":
+            raise AnswerCutOff("answer cut off at the token limit (BOT_LLM_MAX_TOKENS)", text)
+
+
+def _vars(example: dict) -> dict:
+    return {k: example.get(k, "") for k in ("question", "lang", "pattern")}

@@ -15,7 +15,8 @@
   least `OVERLAP_MIN` of its content tokens occur in the passage (jieba words for Chinese,
   lower-cased words for English; stop words dropped), or, when `embed` is given, when the
   cosine similarity of the two vectors is at least `COSINE_MIN`. Sentences without content
-  tokens are skipped; no scorable sentence gives 0.0.
+  tokens are skipped; no scorable sentence gives 0.0. `supports(sentence, passage)` is the
+  same token test for one pair (bot/answer/cited.py checks each sentence against its [n]).
 
 Not done here: citation-marker checks (bot/answer/verify.py), choosing the fallback (bot/answer/chain.py).
 """
@@ -210,6 +211,13 @@ def _tokens(text: str) -> frozenset[str]:
         return frozenset(w for w in words if w not in _ZH_STOP and (len(w) > 1 or w.isdigit()))
     words = re.findall(r"[a-z0-9]+", text.lower())
     return frozenset(w for w in words if w not in _EN_STOP and len(w) > 1)
+
+
+def supports(sentence: str, passage: str) -> bool:
+    """True when at least `OVERLAP_MIN` of the sentence's content tokens occur in the passage
+    (a sentence without content tokens is supported by nothing)."""
+    tokens = _tokens(sentence)
+    return bool(tokens) and len(tokens & _tokens(passage)) / len(tokens) >= OVERLAP_MIN
 
 
 def grounding_score(

@@ -1,0 +1,126 @@
+"""Per-sentence citation checks (bot/answer/cited.py), the streaming cut (complete_sentences),
+what a model is shown (model_passages) and the GGUF assembly (bot/answer/gguf.py)."""
+
+from __future__ import annotations
+
+import hashlib
+
+import pytest
+
+from bot.answer.chain import complete_sentences
+from bot.answer.cited import check_sentences, parse
+from bot.answer.gguf import SplitModel, assemble
+from bot.answer.llm import MAX_MODEL_PASSAGES, model_passages
+from bot.records import Chunk, Passage
+
+
+def passage(text: str, section: str = "what", lang: str = "zh", doc: str = "d1") -> Passage:
+    chunk = Chunk(
+        chunk_id=f"{doc}#{section}#{len(text)}",
+        doc_id=doc,
+        section=section,
+        n=0,
+        text=text,
+        title="t",
+        lang=lang,
+        topics=("advance-fee-loan",),
+        url="",
+        source_title="",
+    )
+    return Passage(chunk, 1.0)
+
+
+FEE = passage("虚假贷款App诈骗，是骗子假扮贷款机构，用先交钱才能放款的借口一次次收钱的骗局。")
+TODO = passage("马上停止操作，不再转出任何一笔钱，也不要再接对方的电话和消息。", "todo")
+HELP = passage("已经转账：立即拨打110报警，并联系开户银行。", "help")
+SHOWN = [FEE, TODO, HELP]
+
+
+def test_supported_cited_sentences_pass_and_labels_are_skipped():
+    text = "不靠谱，这是虚假贷款App诈骗。[1]\n现在怎么做：\n- 马上停止操作，不再转出任何一笔钱。[2]"
+    result = check_sentences(text, SHOWN, pattern="虚假贷款")
+    assert result.problems == [] and result.sentences == 2 and result.supported == 2
+
+
+def test_sentence_not_supported_by_the_passage_it_cites_is_reported():
+    text = "马上停止操作，不再转出任何一笔钱。[3]"  # true, but passage 3 does not say it
+    result = check_sentences(text, SHOWN)
+    assert result.problems and result.problems[0].startswith("unsupported sentence [3]")
+
+
+def test_late_marker_is_moved_back_only_when_provable():
+    # [2] starts the next line, but supports the sentence before it: moved back
+    late = "马上停止操作，不再转出任何一笔钱。\n[2] 立即拨打110报警，并联系开户银行。[3]"
+    result = check_sentences(late, SHOWN)
+    assert result.repaired == 1 and result.problems == []
+    assert result.text.splitlines()[0].endswith("。[2]")
+    # [3] does not support the sentence before it: it stays, and counts for its own sentence
+    wrong = "马上停止操作，不再转出任何一笔钱。\n[3] 立即拨打110报警，并联系开户银行。"
+    result = check_sentences(wrong, SHOWN)
+    assert result.repaired == 0 and result.text.splitlines()[1].startswith("[3]")
+    assert result.problems == []  # sentence 1 is supported by a shown passage, 2 by [3]
+
+
+def test_a_late_marker_never_moves_onto_a_sentence_with_its_own():
+    text = "虚假贷款App诈骗是骗子假扮贷款机构。[1]\n[2] 马上停止操作，不再转出任何一笔钱。"
+    result = check_sentences(text, SHOWN)
+    assert result.repaired == 0 and result.text == text
+
+
+def test_uncited_sentence_must_be_supported_by_a_shown_passage():
+    result = check_sentences("对方承诺三天内一定放款，可以放心。", SHOWN)
+    assert result.problems == ["uncited unsupported sentence: 对方承诺三天内一定放款，可以放心。"]
+
+
+def test_line_end_marker_covers_the_line():
+    text = "- 马上停止操作。不再转出任何一笔钱。[2]"
+    assert check_sentences(text, SHOWN).problems == []
+    assert [len(line.sentences) for line in parse(text)] == [2]
+
+
+def test_out_of_range_marker_does_not_count_as_a_citation():
+    result = check_sentences("这是一个平台的正规收费，交了就放款。[9]", SHOWN)
+    assert result.problems and result.problems[0].startswith("uncited unsupported")
+
+
+@pytest.mark.parametrize(
+    "text, ready",
+    [
+        ("不靠谱。[1]", ""),  # the next sentence has not begun: [n] may still follow
+        ("不靠谱。[1]\n- 马上", "不靠谱。[1]"),
+        ("不靠谱。\n[1] 马上停止", "不靠谱。\n[1]"),  # the late [1] goes with the sentence
+        ("Do not pay. Call", "Do not pay."),
+        ("第一句。第二句。[2]第三", "第一句。第二句。[2]"),
+    ],
+)
+def test_complete_sentences(text, ready):
+    assert complete_sentences(text) == ready
+
+
+def test_model_passages_drop_lures_and_other_languages_and_keep_todo_and_help():
+    lure = passage("“交完这笔马上到账”。", "lures")
+    en = passage("Never pay a fee to get a loan.", lang="en", doc="d2")
+    extra = [passage(f"第{i}段关于贷款诈骗的说明。", "flags", doc=f"x{i}") for i in range(5)]
+    shown = model_passages([lure, en, FEE, *extra, TODO, HELP], "zh")
+    assert lure not in shown and en not in shown
+    assert TODO in shown and HELP in shown and FEE in shown
+    assert len(shown) <= MAX_MODEL_PASSAGES
+
+
+def test_gguf_is_assembled_in_order_and_checked(tmp_path, monkeypatch):
+    parts = [b"GGUF" + b"a" * 10, b"b" * 7, b"c" * 3]
+    for i, data in enumerate(parts, start=1):
+        pkg = tmp_path / "site" / f"fakemodelpart{i}"
+        (pkg / "data").mkdir(parents=True)
+        (pkg / "__init__.py").write_text("")
+        (pkg / "data" / f"part{i:02d}.bin").write_bytes(data)
+    monkeypatch.syspath_prepend(str(tmp_path / "site"))
+    whole = b"".join(parts)
+    good = SplitModel("fakemodelpart", 3, len(whole), hashlib.sha256(whole).hexdigest())
+    out = assemble(tmp_path / "m" / "model.gguf", good)
+    assert out.read_bytes() == whole
+    bad = SplitModel("fakemodelpart", 3, len(whole), "0" * 64)
+    with pytest.raises(ValueError, match="sha256"):
+        assemble(tmp_path / "m" / "other.gguf", bad)
+    assert not (tmp_path / "m" / "other.gguf").exists()
+    assert not (tmp_path / "m" / "other.gguf.part").exists()
