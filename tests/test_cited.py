@@ -8,7 +8,7 @@ import hashlib
 import pytest
 
 from bot.answer.chain import complete_sentences
-from bot.answer.cited import check_sentences, parse
+from bot.answer.cited import all_clear_verdict, check_sentences, parse
 from bot.answer.gguf import SplitModel, assemble
 from bot.answer.llm import MAX_MODEL_PASSAGES, model_passages
 from bot.records import Chunk, Passage
@@ -124,3 +124,21 @@ def test_gguf_is_assembled_in_order_and_checked(tmp_path, monkeypatch):
         assemble(tmp_path / "m" / "other.gguf", bad)
     assert not (tmp_path / "m" / "other.gguf").exists()
     assert not (tmp_path / "m" / "other.gguf.part").exists()
+
+
+@pytest.mark.parametrize(
+    "text, flagged",
+    [
+        ("是的，停息挂账是真的。[1]\n要点：", True),
+        ("靠谱，可以放心办理。", True),
+        ("Yes, it's legit.[2]", True),
+        ("It's safe to pay the fee.", True),
+        ("是的，这是典型的诈骗。[1]", False),
+        ("不靠谱：这是典型的「职业背债」。", False),
+        ("正常的银行不会让你先交钱。[1]", False),
+        ("Yes, this is a scam.[1]", False),
+        ("No — this is a fake debt-relief scheme.", False),
+    ],
+)
+def test_a_first_line_that_gives_the_all_clear_is_caught(text: str, flagged: bool):
+    assert all_clear_verdict(text) is flagged

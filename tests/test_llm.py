@@ -87,6 +87,18 @@ def test_sentence_citing_nothing_real_and_supported_by_nothing_is_rejected(index
     assert any("uncited unsupported sentence" in p for p in answer.extra["rejected"])
 
 
+def test_grounded_answer_opening_with_an_all_clear_is_rejected(indexed, server):
+    # every sentence after the first quotes a passage; the first line says it is fine
+    def reply(body: dict) -> str:
+        return "是的，这是正常的放款流程。\n" + quoting(1)(body)
+
+    server.replies.append(reply)
+    answer = chain_for(indexed, server).answer(QUESTION)
+    assert answer.mode == "extractive" and answer.notice
+    assert "first line calls it real or safe" in answer.extra["rejected"]
+    assert "正常的放款流程" not in answer.text
+
+
 def test_answer_without_valid_citation_falls_back(indexed, server):
     server.replies.append("放心，这个平台是正规的，交了钱就放款。[42]")
     answer = chain_for(indexed, server).answer(QUESTION)

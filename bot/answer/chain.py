@@ -17,7 +17,7 @@ from typing import Any
 
 from langchain_core.runnables import RunnableLambda
 
-from bot.answer.cited import check_sentences, verdict_text
+from bot.answer.cited import all_clear_verdict, check_sentences, verdict_text
 from bot.answer.compose import ExtractiveComposer, pattern_topic
 from bot.answer.llm import AnswerCutOff, LLMGenerator, model_passages
 from bot.answer.retrieve import Retriever
@@ -230,6 +230,8 @@ class AnswerChain:
         pattern = self.pattern_name(turn)
         sentences = check_sentences(text, shown, pattern)
         problems = list(sentences.problems)
+        if all_clear_verdict(text):
+            problems.append("first line calls it real or safe")
         checked = verify_citations(sentences.text, shown)
         if whole and not checked.citations:
             problems.append("no valid citation")

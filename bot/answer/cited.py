@@ -17,7 +17,8 @@ returns the text and the problems found:
   prove it is supported by one of those passages; otherwise the markers stay where they are
   and count for the sentence they start.
 
-Numbers, URLs, amounts and promises are checked elsewhere (`bot/safety/guard.py`). This
+`all_clear_verdict(text)`: a first line that calls it real, safe or fine is rejected by the
+chain. Numbers, URLs, amounts and promises are checked elsewhere (`bot/safety/guard.py`). This
 module never calls a model.
 """
 
@@ -39,6 +40,32 @@ VERDICT_WORDS = {
     "zh": "不靠谱 靠谱 不正常 正常 很可能 可能 典型 骗局 诈骗 风险 不是 这是 可以 不能 需要 先做",
     "en": "no yes very likely likely this typical scam fraud not normal legit real risk first",
 }
+
+
+# a first line that calls the thing real, safe or fine, with no word of doubt after it: no
+# passage of a scam-awareness knowledge base supports that, and the verdict words above would
+# let it through the guard ("是的，停息挂账是真的。" came from the local model once)
+_ALL_CLEAR = {
+    "zh": re.compile(
+        r"^\W*(?:是的|是真的|真的|靠谱|可以放心|放心|正常|没问题|可信|安全|合法|可以做|能做)"
+    ),
+    "en": re.compile(
+        r"^\W*(?:yes\b|sure\b|it'?s (?:legit|real|safe|genuine|fine|ok)|this is (?:legit|real|safe"
+        r"|genuine)|(?:legit|genuine|safe)\b)",
+        re.IGNORECASE,
+    ),
+}
+_DOUBT = re.compile(
+    r"骗|诈|不|别|风险|假|违法|犯罪|警惕|小心|scam|fraud|fake|risk|illegal|not\b|never|don'?t|no\b",
+    re.I,
+)
+
+
+def all_clear_verdict(text: str) -> bool:
+    """True when the answer's first line says it is real / safe / fine and nothing doubts it."""
+    line = next((x.strip() for x in text.splitlines() if x.strip()), "")
+    line = _MARKER.sub("", line)
+    return bool(_ALL_CLEAR[_lang(line)].match(line)) and not _DOUBT.search(line)
 
 
 def verdict_text(pattern: str, text: str) -> str:
