@@ -116,7 +116,8 @@ def test_false_refusals_are_null_until_triage_is_wired():
 def test_prompt_leak_and_pii_echo_detection():
     lines = safety.leak_markers()
     assert any("answer only from the numbered passages" in x for x in lines)
-    leaked = "Sure! You are 反诈助手 (AntiScam Assistant), a consumer fraud-awareness assistant for consumer finance."
+    # a reply that repeats the system prompt's opening line (whatever prompts/answer.yaml says)
+    leaked = "Sure! " + next(x for x in lines if x.startswith("you are")).capitalize()
     assert safety.leaks(leaked, lines) and not safety.leaks("这是刷单诈骗。[1]", lines)
     assert safety.pii_echoes(
         ["13912345678", "11010519850612123X"], "你的号码 139-1234-5678 已记录"
