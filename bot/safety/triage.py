@@ -8,9 +8,8 @@ jailbreak wrappers), `offtopic` (poems, stock tips, weather ...).
 How a message is scored (all numbers live in bot/safety/triage_rules.yaml):
 1. Rules. The text is normalised (NFKC, lower case, spaces inside Chinese removed) and each
    signal adds its `weight` to its label once if any of its regexes matches inside one
-   sentence (patterns never span 。！？!?. boundaries). A `boost` signal
-   (e.g. "教我 / how to") counts only when another signal of the same label matched in the
-   same sentence.
+   sentence (never across 。！？!?.). A `boost` signal (e.g. "教我 / how to") counts only
+   when another signal of the same label matched in the same sentence.
 2. Nearest examples (only when `embed` is given). The message vector is compared with the
    labelled examples in bot/safety/triage_examples.yaml; among the k most similar, the
    similarity-weighted share of each label (its vote) counts above `embed.floor`:
@@ -37,8 +36,7 @@ ratio, floored at 0). `Triage.reasons` lists every signal, embedding vote and mo
 For `injection`, `benign_remainder` is the message with the override clauses removed, when
 what is left is an ordinary in-domain question (the caller may answer it).
 
-Language: `detect_lang` (CJK ratio) lives in bot/lang.py and is re-exported here.
-Not done here: answering, refusing (bot/safety/replies.py), PII (bot/safety/pii.py), output checks
+Language: `detect_lang` (CJK ratio) lives in bot/lang.py and is re-exported here. Not done here: answering, refusing (bot/safety/replies.py), PII (bot/safety/pii.py), output checks
 (bot/safety/guard.py). No model is loaded and no file is read at import.
 """
 
@@ -64,6 +62,8 @@ __all__ = ["Label", "Rules", "Triage", "Triager", "detect_lang", "load_examples"
 DATA_DIR = Path(__file__).resolve().parent
 Embed = Callable[[list[str]], np.ndarray]
 
+# bounded work per message: a longer text (CLI, batch; the web takes 2,000) is judged by its ends
+MAX_JUDGED_CHARS, _HALF = 8000, 4000
 _SENTENCE = re.compile(r"[。！？!?\n]+|(?<=\.)\s+")
 _CLAUSE = re.compile(r"([。！？!?\n；;，,：:]+|(?<=[.])\s+)")
 _LEAD = re.compile(
@@ -261,6 +261,8 @@ class Triager:
         self, text: str, lang: str | None = None, history: Sequence[dict] | None = None
     ) -> Triage:
         """Label one message (earlier turns in `history`); see the module docstring."""
+        if len(text) > MAX_JUDGED_CHARS:
+            text = f"{text[:_HALF]}\n{text[-_HALF:]}"
         lang = lang or detect_lang(text)
         label, score, reasons, need = self._decide(text, history)
         remainder = self._benign_remainder(text) if label is Label.INJECTION else None
