@@ -37,8 +37,8 @@ FAST = settings(
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
-# derandomized: one random 60k-character case kept triage's regexes busy for many minutes in
-# CI (a C regex call pytest-timeout cannot interrupt); found, not yet traced to its pattern
+# derandomized so CI is repeatable: a random case once kept triage busy for many minutes (the
+# injection/override pattern backtracked exponentially on "ignore all all all ..."; fixed)
 FEW = settings(
     max_examples=12, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True
 )
@@ -236,6 +236,12 @@ def test_triage_never_crashes_on_rule_fragments(triagers: list[Triager], text: s
 @given(huge(TRIAGE_TEXT, 3000).map(lambda s: s[:60_000]))
 def test_triage_takes_huge_messages(triagers: list[Triager], text: str) -> None:
     _check(triagers[0].classify(text))
+
+
+def test_no_rule_backtracks_on_repeated_words(triagers: list[Triager]) -> None:
+    # "ignore all all all ... x" took seconds at 22 words and minutes at 30 before the fix
+    for text in ("ignore " + "all " * 60 + "x", "please disregard " + "the " * 60 + "y"):
+        assert triagers[0].classify(text).label in Label
 
 
 def test_a_long_message_is_judged_by_both_ends(triagers: list[Triager]) -> None:
