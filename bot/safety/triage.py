@@ -62,8 +62,6 @@ __all__ = ["Label", "Rules", "Triage", "Triager", "detect_lang", "load_examples"
 DATA_DIR = Path(__file__).resolve().parent
 Embed = Callable[[list[str]], np.ndarray]
 
-# bounded work per message: a longer text (CLI, batch; the web takes 2,000) is judged by its ends
-MAX_JUDGED_CHARS, _HALF = 8000, 4000
 _SENTENCE = re.compile(r"[。！？!?\n]+|(?<=\.)\s+")
 _CLAUSE = re.compile(r"([。！？!?\n；;，,：:]+|(?<=[.])\s+)")
 _LEAD = re.compile(
@@ -140,6 +138,7 @@ class Rules:
     wrapper_adds: dict[Label, Label] = field(default_factory=dict)
     intent: dict[str, float] = field(default_factory=dict)
     urgency: dict[str, float] = field(default_factory=dict)
+    max_judged_chars: int = 8000  # a longer text is judged by its first and last halves
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Rules:
@@ -186,6 +185,7 @@ class Rules:
             wrapper_adds={Label(k): Label(v) for k, v in (data.get("wrapper_adds") or {}).items()},
             intent={k: float(v) for k, v in (data.get("intent") or {}).items()},
             urgency={k: float(v) for k, v in (data.get("urgency") or {}).items()},
+            max_judged_chars=int(data.get("max_judged_chars", 8000)),
         )
 
     @classmethod
@@ -261,8 +261,8 @@ class Triager:
         self, text: str, lang: str | None = None, history: Sequence[dict] | None = None
     ) -> Triage:
         """Label one message (earlier turns in `history`); see the module docstring."""
-        if len(text) > MAX_JUDGED_CHARS:
-            text = f"{text[:_HALF]}\n{text[-_HALF:]}"
+        if len(text) > (most := self.rules.max_judged_chars):
+            text = f"{text[: most // 2]}\n{text[-(most // 2) :]}"
         lang = lang or detect_lang(text)
         label, score, reasons, need = self._decide(text, history)
         remainder = self._benign_remainder(text) if label is Label.INJECTION else None
