@@ -88,6 +88,13 @@ def test_scammers_lines_only_under_their_label(composer):
     assert lure not in before and lure in after
 
 
+def test_scammers_lines_come_only_from_the_named_patterns_articles(composer):
+    romance = _p("zh-love", "lures", 0, "“我们第一次聊天就觉得有缘”。", topic="romance-scam")
+    text = composer.compose("刷脸贷款是怎么骗人的", "zh", [*PASSAGES[:1], romance, *PASSAGES[1:]])
+    assert "“帮我刷个脸就行，不用你还钱”。" in text
+    assert "有缘" not in text
+
+
 def test_english_decision_line(composer):
     passages = [
         _p(

@@ -103,7 +103,10 @@ class ExtractiveComposer:
             n, p = what[0]
             lead = cite(n, _first_sentence(p.text))
         facts = self._facts(same, q_tokens, used, cite, FACT_PREFERENCE.get(ask))
-        lures = self._section_sentences(same, top.doc_id, "lures", MAX_LURES, used, cite)
+        # scammers' lines only from articles on the same pattern: another scam's lines
+        # ("we were meant to find each other" in a task-scam answer) mislead
+        kin = [(n, p) for n, p in same if set(p.chunk.topics) & set(top.topics)]
+        lures = self._section_sentences(kin, top.doc_id, "lures", MAX_LURES, used, cite)
         todo = self._section_sentences(same, top.doc_id, "todo", MAX_TODO, used, cite)
         help_ = self._section_sentences(same, top.doc_id, "help", MAX_HELP, used, cite)
         topic = self.taxonomy.topics.get(pattern) if pattern else None
