@@ -324,3 +324,18 @@ def test_cli_eval_writes_metrics_cases_and_report(indexed, tmp_path, monkeypatch
     html = (out / "report.html").read_text(encoding="utf-8")
     images = re.findall(r'src="data:image/png;base64,([A-Za-z0-9+/=]+)"', html)
     assert len(images) == 3 and all(base64.b64decode(i).startswith(b"\x89PNG") for i in images)
+
+
+@pytest.mark.parametrize(
+    "line, lang, ok",
+    [
+        ("结论：这很可能是诈骗（把握约99%），请不要按信息里的要求操作。", "zh", True),
+        ("这很可能是「代理维权」，先做下面这几件事。", "zh", True),
+        ("这很可能属于「债务优化」。", "zh", False),
+        ("虚假购物、服务类诈骗，是骗子以卖东西为名收钱。[1]", "zh", False),
+        ("Verdict: this is very likely a scam (97% confidence).", "en", True),
+        ("This looks like fake debt-relief and debt-settlement agents.", "en", False),
+    ],
+)
+def test_first_line_decides(line, lang, ok):
+    assert answers.first_line_answers(f"{line}\n下一行", lang) is ok

@@ -45,11 +45,13 @@ def must_any_hit(text: str, words: list[str]) -> bool | None:
 # A first line that answers a yes/no question ("靠谱吗", "is this legit?") with a decision.
 _DECISION = {
     "zh": re.compile(
-        r"^(?:不靠谱|很可能是|是(?:骗局|诈骗)|这是(?:骗局|诈骗)|不是|不正常|不可信|不能|不要|别"
-        r"|有法律风险|不会|会|可以|能)"
+        # the scam check's reply to a pasted message opens "结论：这很可能是诈骗…"
+        r"^(?:结论：)?(?:不靠谱|这?很可能是|是(?:骗局|诈骗)|这是(?:骗局|诈骗)|不是|不正常|不可信|不能"
+        r"|不要|别|有法律风险|不会|会|可以|能|这条信息有可疑之处|没有发现明显的诈骗特征)"
     ),
     "en": re.compile(
-        r"^(?:no\b|yes\b|don't|do not|never|very likely|almost certainly|this is (?:very likely )?a scam)",
+        r"^(?:verdict: )?(?:no\b|yes\b|don't|do not|never|very likely|almost certainly"
+        r"|this is (?:very likely )?a scam|this message looks suspicious|no clear scam signs)",
         re.IGNORECASE,
     ),
 }
