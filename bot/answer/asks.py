@@ -59,12 +59,24 @@ class Asks:
         return out
 
     def classify(self, text: str, lang: str) -> str:
-        found = self.all(text, lang)
+        """The kind of the question's last clause when that clause says what it asks (the
+        story comes first, the question last: "…都能拿回来，只抽30%服务费，靠谱吗" asks
+        whether it is 靠谱, not how to get money back); else of the whole text."""
+        found = self.all(_last_clause(text), lang) or self.all(text, lang)
         if found:
             return found[0]
         if any(r.search(text.strip()) for r in self.yes_no.get(lang, ())):
             return "is_it_scam"  # another yes/no question: "should I", "可靠吗"
         return "other"
+
+
+_CLAUSE_END = re.compile(r"[。！？!?，,；;\n]+")
+
+
+def _last_clause(text: str) -> str:
+    """The last clause with words in it (split at sentence ends and commas)."""
+    parts = [p for p in _CLAUSE_END.split(text) if p.strip(" \t\"'“”‘’…~～")]
+    return parts[-1] if parts else text
 
 
 @lru_cache(maxsize=1)
