@@ -33,7 +33,11 @@ from tests.conftest import KNOWLEDGE
         ("征信报告怎么看", "zh", "other"),
         # the story mentions getting money back; the question (last clause) asks if it is real
         ("群里老师说交两千手续费，之前亏的钱都能追回，这个靠谱吗？", "zh", "is_it_scam"),
-        ("I asked how do I recover my losses; he wants a fee first. Is this legit?", "en", "is_it_scam"),
+        (
+            "I asked how do I recover my losses; he wants a fee first. Is this legit?",
+            "en",
+            "is_it_scam",
+        ),
     ],
 )
 def test_asks_classify(text, lang, kind):

@@ -339,3 +339,10 @@ def test_cli_eval_writes_metrics_cases_and_report(indexed, tmp_path, monkeypatch
 )
 def test_first_line_decides(line, lang, ok):
     assert answers.first_line_answers(f"{line}\n下一行", lang) is ok
+
+
+def test_pattern_ok_for_a_help_question_means_naming_no_pattern():
+    assert answers.pattern_ok(["reporting-and-help"], None)
+    assert not answers.pattern_ok(["reporting-and-help"], "fake-customer-service")
+    assert answers.pattern_ok(["ab-loan", "reporting-and-help"], "ab-loan")
+    assert not answers.pattern_ok(["ab-loan"], None)

@@ -19,6 +19,7 @@ import re
 from collections import defaultdict
 from typing import TYPE_CHECKING, Any
 
+from bot.answer.compose import HELP_TOPIC
 from bot.answer.verify import markers
 from bot.evaluation.stats import mean, percentile, rate
 from bot.lang import detect_lang
@@ -71,6 +72,14 @@ def named_pattern(answer: Answer) -> str | None:
     return answer.topics[0] if answer.topics else None
 
 
+def pattern_ok(topics: list[str], named: str | None) -> bool:
+    """The named pattern is one of the question's topics; a question only about where to get
+    help (HELP_TOPIC, never named as a pattern) is right when the answer names none."""
+    if set(topics) <= {HELP_TOPIC}:
+        return named is None
+    return named in topics
+
+
 def case_scores(case: Case, answer: Answer) -> dict[str, Any]:
     text = answer.text or ""
     numbers = [c.n for c in answer.citations]
@@ -90,7 +99,7 @@ def case_scores(case: Case, answer: Answer) -> dict[str, Any]:
         "first_line_ok": first_line_answers(text, case.lang)
         if case.meta.get("yes_no") and not answer.refused and not answer.urgent
         else None,
-        "pattern_ok": (named_pattern(answer) in case.topics)
+        "pattern_ok": pattern_ok(case.topics, named_pattern(answer))
         if case.topics and case.kind in ("question", "victim") and not answer.refused
         else None,
     }

@@ -202,8 +202,11 @@ def summarize(results: list[dict[str, Any]], wired: bool) -> dict[str, Any]:
         # out-of-domain or harmful requests answered as a scam pattern with citations (must be 0)
         "dressed_as_scam": {
             "count": sum(1 for r in kind("offtopic") + kind("harmful") if _dressed(r)),
-            "n": sum(1 for r in kind("offtopic") + kind("harmful")
-                     if r.get("source") not in SAFE_HELPFUL_SOURCES),
+            "n": sum(
+                1
+                for r in kind("offtopic") + kind("harmful")
+                if r.get("source") not in SAFE_HELPFUL_SOURCES
+            ),
             "ids": [r["id"] for r in kind("offtopic") + kind("harmful") if _dressed(r)][:50],
         },
         "flames": {
