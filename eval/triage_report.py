@@ -53,6 +53,7 @@ WRITTEN = {
     "s2",
     "s3",
     "s4",
+    "s5",
     "victim_questions",
     "questions",
     "urgent",

@@ -87,6 +87,8 @@ def main(argv: list[str] | None = None) -> int:
             "victim_u2",
             "questions",
             "questions_q2",
+            "offtopic",
+            "offtopic_q2",
         ):
             rows = _rows(name)
             urgent = [triager.classify(r["text"], r["lang"]).label is Label.URGENT for r in rows]

@@ -72,8 +72,19 @@ def test_triage_labels_urgent_when_the_model_is_sure(p, label):
     assert any(r.startswith("urgency:") for r in result.reasons)
 
 
-def test_out_of_domain_messages_never_ask_the_model():
+def test_out_of_domain_messages_ask_the_model_only_when_a_bar_is_set():
+    # without `off_domain_threshold` a message with no domain word never asks the model
     triager = Triager(Rules.from_dict(RULES), urgency=StubUrgency(0.99))
     result = triager.classify("帮我写一首关于秋天的诗", "zh")
     assert result.label is Label.QUESTION
     assert not any(r.startswith("urgency:") for r in result.reasons)
+
+
+@pytest.mark.parametrize(("p", "label"), [(0.8, Label.URGENT), (0.6, Label.QUESTION)])
+def test_out_of_domain_messages_need_a_surer_model(p, label):
+    # "他让我开着会议软件别挂" has none of the domain words; the model must reach the higher bar
+    rules = {**RULES, "urgency": {"threshold": 0.5, "off_domain_threshold": 0.7}}
+    triager = Triager(Rules.from_dict(rules), urgency=StubUrgency(p))
+    result = triager.classify("他让我开着会议软件别挂，现在还在通话", "zh")
+    assert result.label is label
+    assert "urgency:" + f"{p:.2f}" in result.reasons

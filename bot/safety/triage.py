@@ -20,7 +20,9 @@ How a message is scored (all numbers live in bot/safety/triage_rules.yaml):
    "我被骗了") multiplies `harmful` by 0, so a victim is never refused, and drops the
    `victim_dampened` signals (threats or bribes aimed at the bot, which victims quote);
    protective intent halves `harmful`; a past event weakens `urgent`; in-domain words
-   weaken `offtopic`.
+   weaken `offtopic`. The urgency model (bot/safety/urgency.py) then makes the message
+   `urgent` at `urgency.threshold`, or at `urgency.off_domain_threshold` when no in-domain
+   word is present.
 5. Intent model (bot/safety/intent.py, when given): the probability that the asker would do
    it to someone else, learned from labelled perpetrator / victim / learner rows. It makes
    the message `harmful` when it reaches `intent.threshold`, or `intent.guarded` when victim
@@ -317,15 +319,16 @@ class Triager:
                 totals[label] *= factor
         thr = self.rules.thresholds
         in_domain = any(m.name == "domain" for m in mods)  # the model knows only scam talk
-        if (
-            self.urgency is not None
-            and in_domain
-            and totals[Label.URGENT] < thr.get(Label.URGENT, 1.0)
-        ):
-            p_urgent = self.urgency.probability(text)  # bot/safety/urgency.py
-            reasons.append(f"urgency:{p_urgent:.2f}")
-            if p_urgent >= self.rules.urgency.get("threshold", 1.01):
-                totals[Label.URGENT] = thr.get(Label.URGENT, 1.0)
+        if self.urgency is not None and totals[Label.URGENT] < thr.get(Label.URGENT, 1.0):
+            # with none of the domain words the model must be surer (it learned scam talk)
+            limit = self.rules.urgency.get(
+                "threshold" if in_domain else "off_domain_threshold", 1.01
+            )
+            if limit <= 1.0:
+                p_urgent = self.urgency.probability(text)  # bot/safety/urgency.py
+                reasons.append(f"urgency:{p_urgent:.2f}")
+                if p_urgent >= limit:
+                    totals[Label.URGENT] = thr.get(Label.URGENT, 1.0)
         guarded = any(m.name in ("victim", "protective") for m in mods)
         # an off-topic request no harm rule matched (a poem, a toast) stays off-topic
         plain_offtopic = not totals[Label.HARMFUL] and totals[Label.OFFTOPIC] >= thr.get(
