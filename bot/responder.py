@@ -3,7 +3,9 @@
 Order of work for each message: redact personal numbers (before anything is logged, retrieved
 or sent to a remote model), triage, then either a refusal (harmful, injection), the off-topic
 line, the scam check (task "check", or a pasted message asking "是诈骗吗 / is this a scam"),
-or the cited answer chain; urgent messages get the right-now steps first. A notice asks the
+or the cited answer chain; urgent messages get the right-now steps first. Someone who speaks
+of ending their life gets support and the emergency number first (a request for a method gets
+only that). A notice asks the
 user not to share personal numbers when some were typed; they are never echoed back.
 Front ends (CLI, batch, web) call only this. It does not render UI or store conversations.
 """
@@ -22,7 +24,13 @@ from bot.answer.verify import markers
 from bot.lang import detect_lang
 from bot.records import Answer
 from bot.safety.pii import contains_pii, redact
-from bot.safety.replies import offtopic_reply, pii_notice, refusal, urgent_steps
+from bot.safety.replies import (
+    distress_support,
+    offtopic_reply,
+    pii_notice,
+    refusal,
+    urgent_steps,
+)
 from bot.safety.triage import Label, Triage, Triager
 
 if TYPE_CHECKING:
@@ -129,6 +137,7 @@ class Responder:
         if (
             triage is None
             or triage.label not in (Label.QUESTION, Label.URGENT)
+            or triage.distress
             or (self.is_pasted_check(message))
         ):
             answer = self.respond(message, history, lang, task)
@@ -162,6 +171,23 @@ class Responder:
     ) -> Answer:
         """`message` is redacted; `pasted` is the message as written, for the scam check only."""
         triage = self.triager.classify(message, lang, history)
+        if triage.distress:  # support first; anything the knowledge base cannot answer, or a
+            # request for a method, gets only the support (declined: `refused`)
+            answer = None
+            if triage.label is Label.QUESTION or triage.label is Label.URGENT:
+                answer = self._route(message, history, lang, pasted, triage)
+            if answer is not None and answer.triage != "offtopic":
+                answer.text = f"{distress_support(lang)}\n\n{answer.text}"
+            else:
+                answer = Answer(text=distress_support(lang), lang=lang, mode="template")
+                answer.refused, answer.triage = True, triage.label.value
+            answer.urgent, answer.extra["distress"] = True, True
+            return answer
+        return self._route(message, history, lang, pasted, triage)
+
+    def _route(
+        self, message: str, history: list[dict], lang: str, pasted: str | None, triage: Triage
+    ) -> Answer:
         if triage.label is Label.HARMFUL:
             return self._refuse(triage, lang)
         if triage.label is Label.INJECTION:

@@ -9,7 +9,14 @@ import pytest
 
 from bot.prompts import load_prompt
 from bot.safety.guard import broken_promises, hotline_allowlist, unsupported_facts
-from bot.safety.replies import NEEDS, offtopic_reply, pii_notice, refusal, urgent_steps
+from bot.safety.replies import (
+    NEEDS,
+    distress_support,
+    offtopic_reply,
+    pii_notice,
+    refusal,
+    urgent_steps,
+)
 from bot.safety.triage import Label, Triage, Triager
 
 LANGS = ("zh", "en")
@@ -26,6 +33,7 @@ def all_replies() -> list[tuple[str, str]]:
         out.append((f"refusal/injection/{lang}", refusal(verdict(Label.INJECTION), lang)))
         out += [(f"urgent/{lang}", urgent_steps(lang)), (f"offtopic/{lang}", offtopic_reply(lang))]
         out.append((f"pii/{lang}", pii_notice(lang)))
+        out.append((f"distress/{lang}", distress_support(lang)))
     return out
 
 

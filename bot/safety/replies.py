@@ -1,4 +1,5 @@
-"""Fixed safety replies: refusals, urgent first steps, the off-topic line, the PII notice.
+"""Fixed safety replies: refusals, urgent first steps, support for someone in distress, the
+off-topic line, the PII notice.
 
 All wording lives in prompts/refuse.yaml, prompts/urgent.yaml and prompts/offtopic.yaml
 (zh and en parts) and is rendered with `load_prompt(name).render(part, **vars)`; this
@@ -35,6 +36,11 @@ def refusal(triage: Triage, lang: str | None = None) -> str:
 def urgent_steps(lang: str) -> str:
     """What to do right now when money or codes are moving (shown before the answer)."""
     return load_prompt("urgent").render(_part(lang), section="steps")
+
+
+def distress_support(lang: str) -> str:
+    """Support first for someone who speaks of ending their life, with the emergency number."""
+    return load_prompt("urgent").render(_part(lang), section="distress")
 
 
 def offtopic_reply(lang: str) -> str:

@@ -90,6 +90,7 @@ class Triage:
     lang: str
     benign_remainder: str | None = None
     need: str | None = None
+    distress: bool = False  # the person speaks of ending or harming their own life
 
     @property
     def refused(self) -> bool:
@@ -141,6 +142,7 @@ class Rules:
     intent: dict[str, float] = field(default_factory=dict)
     urgency: dict[str, float] = field(default_factory=dict)
     max_judged_chars: int = 8000  # a longer text is judged by its first and last halves
+    distress: tuple[re.Pattern[str], ...] = ()  # thoughts of ending one's life (`distress:`)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Rules:
@@ -188,6 +190,7 @@ class Rules:
             intent={k: float(v) for k, v in (data.get("intent") or {}).items()},
             urgency={k: float(v) for k, v in (data.get("urgency") or {}).items()},
             max_judged_chars=int(data.get("max_judged_chars", 8000)),
+            distress=compile_all(data.get("distress") or []),
         )
 
     @classmethod
@@ -268,7 +271,11 @@ class Triager:
         lang = lang or detect_lang(text)
         label, score, reasons, need = self._decide(text, history)
         remainder = self._benign_remainder(text) if label is Label.INJECTION else None
-        return Triage(label, score, tuple(reasons), lang, remainder, need)
+        norm = normalize(text)
+        distress = any(r.search(norm) for r in self.rules.distress)
+        if distress:
+            reasons.append("distress")
+        return Triage(label, score, tuple(reasons), lang, remainder, need, distress)
 
     # -- scoring -----------------------------------------------------------------------
 
