@@ -215,11 +215,18 @@ class Responder:
         return answer
 
     def _refuse(self, triage: Triage, lang: str) -> Answer:
+        """The refusal; when the message also says money is moving now, the right-now steps
+        come first (they help a victim the intent model took for a perpetrator, and give a
+        perpetrator nothing)."""
+        text = refusal(triage, lang)
+        if triage.also_urgent:
+            text = f"{urgent_steps(lang)}\n\n{text}"
         return Answer(
-            text=refusal(triage, lang),
+            text=text,
             lang=lang,
             mode="template",
             refused=True,
+            urgent=triage.also_urgent,
             triage=triage.label.value,
         )
 

@@ -88,3 +88,24 @@ def test_out_of_domain_messages_need_a_surer_model(p, label):
     result = triager.classify("他让我开着会议软件别挂，现在还在通话", "zh")
     assert result.label is label
     assert "urgency:" + f"{p:.2f}" in result.reasons
+
+
+def test_a_refusal_also_carries_the_steps_when_money_is_moving():
+    """A harmful verdict on a message that also says money is moving now: the refusal opens
+    with the right-now steps (a victim the intent model misread still gets them)."""
+    from bot.responder import Responder
+    from bot.safety.replies import refusal, urgent_steps
+
+    rules = {
+        **RULES,
+        "signals": [{"id": "harmful/x", "label": "harmful", "weight": 1.0, "patterns": ["冒充"]}],
+    }
+    triager = Triager(Rules.from_dict(rules), urgency=StubUrgency(0.9))
+    verdict = triager.classify("他冒充公安，让我转账，我已经转了一半", "zh")
+    assert verdict.label is Label.HARMFUL and verdict.also_urgent
+    answer = Responder.__new__(Responder)._refuse(verdict, "zh")
+    assert answer.text == f"{urgent_steps('zh')}\n\n{refusal(verdict, 'zh')}"
+    assert answer.refused and answer.urgent
+    calm = Triager(Rules.from_dict(rules), urgency=StubUrgency(0.1)).classify("冒充公安", "zh")
+    assert not calm.also_urgent
+    assert Responder.__new__(Responder)._refuse(calm, "zh").text == refusal(calm, "zh")

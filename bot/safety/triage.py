@@ -72,6 +72,9 @@ _LEAD = re.compile(
 )
 
 
+ALSO_URGENT = "also:urgent"
+
+
 class Label(StrEnum):
     QUESTION = "question"
     URGENT = "urgent"
@@ -95,6 +98,11 @@ class Triage:
     @property
     def refused(self) -> bool:
         return self.label in (Label.HARMFUL, Label.INJECTION)
+
+    @property
+    def also_urgent(self) -> bool:
+        """Another label won, but the message also says money or codes are moving now."""
+        return ALSO_URGENT in self.reasons
 
 
 @dataclass(frozen=True)
@@ -356,6 +364,8 @@ class Triager:
             needs.setdefault(Label.HARMFUL, "fraud")
         for label in self.rules.priority:
             if totals[label] >= thr.get(label, 1.0):
+                if label is not Label.URGENT and totals[Label.URGENT] >= thr.get(Label.URGENT, 1.0):
+                    reasons.append(ALSO_URGENT)  # money may be moving: steps first, whatever else
                 return label, round(totals[label], 3), reasons, needs.get(label)
         ratio = max((totals[lbl] / thr.get(lbl, 1.0) for lbl in self.rules.priority), default=0)
         return Label.QUESTION, round(max(0.0, 1.0 - ratio), 3), reasons, None
