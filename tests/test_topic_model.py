@@ -94,3 +94,35 @@ def test_shipped_training_questions_are_valid():
     rows = load_training()
     assert len(rows) >= 800 and {r.batch for r in rows} >= {"qa", "qb"}
     assert sum(r.topic == NONE for r in rows) >= 100
+
+
+class FixedNamer:
+    """A fake question-topic model: always names `topic` with probability `p`."""
+
+    floors = {"fetch_floor": 0.5}
+
+    def __init__(self, topic: str, p: float) -> None:
+        self.topic, self.p = topic, p
+
+    def __call__(self, question: str):
+        from bot.answer.topic_model import NamedPattern
+
+        return NamedPattern(self.topic, self.p, 0.0, False)
+
+
+@pytest.mark.parametrize(("p", "named"), [(0.9, "fake-prize-and-points"), (0.3, None)])
+def test_a_sure_pattern_the_search_missed_is_fetched(indexed, p, named):
+    """The search finds no passage of the pattern the (fake) model names; a model sure of it
+    (p >= fetch_floor) gets that pattern's passages cited; an unsure one names none."""
+    from bot.answer.chain import AnswerChain
+
+    question = "朋友想借我的身份证去办张手机卡，说用一个月就还给我"
+    plain = indexed.retriever.search(question, lang="zh")
+    assert not any("fake-prize-and-points" in x.chunk.topics for x in plain)  # the premise
+    chain = AnswerChain(
+        indexed.retriever, indexed.chain.composer, namer=FixedNamer("fake-prize-and-points", p)
+    )
+    answer = chain.answer(question, lang="zh")
+    assert answer.extra["pattern"] == named
+    cited = {t for c in answer.citations for t in c.topics}
+    assert ("fake-prize-and-points" in cited) is (named is not None)
