@@ -89,6 +89,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--floors", action="store_true", help="print a floor grid on left-out batches")
     ap.add_argument("--no-eval", action="store_true", help="skip the evaluation sets")
+    ap.add_argument("--c", type=float, help="regularisation C instead of topic_model.yaml's")
     args = ap.parse_args(argv)
     enforce_offline()
 
@@ -100,6 +101,7 @@ def main(argv: list[str] | None = None) -> int:
     training = load_training()
     embed = deps.embeddings.embed_queries_np
     floors, c = load_settings()
+    c = args.c if args.c is not None else c
     model = QuestionTopics(
         chunk_examples(snap.chunks) + training,
         embed,
