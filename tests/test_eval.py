@@ -346,3 +346,14 @@ def test_pattern_ok_for_a_help_question_means_naming_no_pattern():
     assert not answers.pattern_ok(["reporting-and-help"], "fake-customer-service")
     assert answers.pattern_ok(["ab-loan", "reporting-and-help"], "ab-loan")
     assert not answers.pattern_ok(["ab-loan"], None)
+
+
+def test_repeated_sources_count_answers_listing_an_article_twice():
+    one = Citation(n=1, doc_id="d1", chunk_id="d1#a#0", title="t", url="u", topics=(), quote="q")
+    again = Citation(n=2, doc_id="d1", chunk_id="d1#b#0", title="t", url="u", topics=(), quote="q")
+    rows = [
+        result(case(id="a"), Answer("x[1]", citations=[one, cite(2)])),
+        result(case(id="b"), Answer("x[1][2]", citations=[one, again])),
+    ]
+    assert [r["scores"]["answer"]["repeated_sources"] for r in rows] == [0, 1]
+    assert answers.summarize(rows, False)["repeated_sources"] == {"answers": 1, "n": 2}

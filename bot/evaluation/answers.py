@@ -93,6 +93,8 @@ def case_scores(case: Case, answer: Answer) -> dict[str, Any]:
         "must_any": must_any_hit(text, case.must_any),
         "refused": bool(answer.refused),
         "grounded": answer.grounded,
+        # citations beyond the first of the same article (each source should be listed once)
+        "repeated_sources": len(answer.citations) - len({c.doc_id for c in answer.citations}),
         # the pattern the answer names (its first topic) is one of the question's own topics
         # a yes/no question (rows with `yes_no`) whose answer's first line decides; urgent
         # answers open with the urgent steps instead, so they are not counted
@@ -171,4 +173,8 @@ def summarize(results: list[dict[str, Any]], triage_wired: bool) -> dict[str, An
         "pattern_by_group": _by_group(with_pattern),
         "first_line_answers": _by_lang(with_first, "first_line_ok") if with_first else None,
         "false_refusals": false_refusals,
+        "repeated_sources": {
+            "answers": sum(1 for r in rows if r["scores"]["answer"].get("repeated_sources")),
+            "n": len(rows),
+        },
     }
