@@ -141,6 +141,10 @@ def main(argv: list[str] | None = None) -> int:
                         f["unnamed_none_floor"] = uf
                         m = measure(left_preds, left_rows, f)
                         grid.append({**f, **m})
+        # the shipped floors plus "none beats the best topic by this factor"
+        for ratio in (None, 0.8, 1.0, 1.25, 1.5, 2.0):
+            f = {**floors, "none_over_topic": ratio} if ratio else dict(floors)
+            grid.append({**f, **measure(left_preds, left_rows, f)})
         result["floor_grid"] = grid
 
     if not args.no_eval:

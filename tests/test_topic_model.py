@@ -126,3 +126,12 @@ def test_a_sure_pattern_the_search_missed_is_fetched(indexed, p, named):
     assert answer.extra["pattern"] == named
     cited = {t for c in answer.citations for t in c.topics}
     assert ("fake-prize-and-points" in cited) is (named is not None)
+
+
+def test_none_much_likelier_than_the_best_topic_is_out_of_scope():
+    from bot.answer.topic_model import Prediction, decide
+
+    floors = {"pattern_floor": 0.1, "none_over_topic": 2.0}
+    assert decide(Prediction("ab-loan", 0.2, 0.45), floors).out_of_scope
+    assert not decide(Prediction("ab-loan", 0.3, 0.45), floors).out_of_scope
+    assert not decide(Prediction("ab-loan", 0.2, 0.45), {"pattern_floor": 0.1}).out_of_scope

@@ -97,13 +97,17 @@ def decide(
     """Apply the floors: a topic below `pattern_floor`, or one that is not a scam pattern
     (e.g. where to get help), is not named; P(none) at or above `none_floor` with no topic
     above `keep_floor` is out of scope, and so is a question whose best topic is below
-    `pattern_floor` when P(none) reaches `unnamed_none_floor`."""
+    `pattern_floor` when P(none) reaches `unnamed_none_floor`, or one where P(none) is at least
+    `none_over_topic` times the best topic's probability."""
     out = pred.none >= floors.get("none_floor", 1.01) and pred.probability < floors.get(
         "keep_floor", 1.01
     )
     # no topic is likely enough to name and "none" is the likeliest label of all
     unnamed = pred.probability < floors.get("pattern_floor", 0.0)
     out = out or (unnamed and pred.none >= floors.get("unnamed_none_floor", 1.01))
+    # "none" is likelier than the best topic, by this factor (session 8)
+    ratio = floors.get("none_over_topic")
+    out = out or (ratio is not None and pred.none >= ratio * pred.probability)
     named = pred.topic
     if out or named in set(not_patterns) or pred.probability < floors.get("pattern_floor", 0.0):
         named = None
