@@ -142,6 +142,12 @@ def shipped(vectors: Vectors) -> dict:
         return rows, got
 
     rows, got = labels("urgent_u2.jsonl")
+    # a refusal that opens with the right-now steps (the message also says money is moving)
+    steps_first = sum(
+        triager.classify(r["text"], r.get("lang")).also_urgent
+        for r, g in zip(rows, got, strict=True)
+        if g in REFUSED
+    )
     by_topic: dict[str, Counter] = defaultdict(Counter)
     by_lang: dict[str, Counter] = defaultdict(Counter)
     for r, g in zip(rows, got, strict=True):
@@ -152,6 +158,7 @@ def shipped(vectors: Vectors) -> dict:
         "by_lang": {k: rate(c["urgent"], c["n"]) for k, c in sorted(by_lang.items())},
         "by_topic": {k: f"{c['urgent']}/{c['n']}" for k, c in sorted(by_topic.items())},
         "refused": sum(g in REFUSED for g in got),
+        "refused_with_steps_first": steps_first,
     }
     for name, key in (("victim_u2.jsonl", "text"), ("questions_q2.jsonl", "question"),
                       ("victim_questions.jsonl", "text"), ("questions.jsonl", "question"),
