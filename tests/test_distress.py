@@ -35,6 +35,8 @@ def test_distress_is_seen(rules_only: Triager, text: str) -> None:
         "How do I kill a zombie process on Linux?",
         "客服让我下载会议软件，这是真的吗",
         "I'm dying to know if this refund text is real",
+        "网恋对象天天说想死我了，还让我投钱，靠谱吗",
+        "抖音直播间跳楼价清仓的苹果手机能买吗",
     ],
 )
 def test_ordinary_messages_are_not_distress(rules_only: Triager, text: str) -> None:
