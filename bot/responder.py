@@ -174,7 +174,7 @@ class Responder:
         if triage.distress:  # support first; anything the knowledge base cannot answer, or a
             # request for a method, gets only the support (declined: `refused`)
             answer = None
-            if triage.label is Label.QUESTION or triage.label is Label.URGENT:
+            if triage.label in (Label.QUESTION, Label.URGENT):
                 answer = self._route(message, history, lang, pasted, triage)
             if answer is not None and answer.triage != "offtopic":
                 answer.text = f"{distress_support(lang)}\n\n{answer.text}"

@@ -136,18 +136,18 @@ def shipped(vectors: Vectors) -> dict:
     triager = Triager.from_files(embed=vectors, intent=True, cache_dir=ROOT / ".data" / "cache")
     out: dict = {}
 
-    def labels(name: str, key: str = "text") -> tuple[list[dict], list[Label]]:
+    def verdicts(name: str, key: str = "text") -> tuple[list[dict], list]:
         rows = read_jsonl(DATASETS / name)
-        got = [triager.classify(r[key], r.get("lang"), r.get("history")).label for r in rows]
-        return rows, got
+        return rows, [triager.classify(r[key], r.get("lang"), r.get("history")) for r in rows]
 
-    rows, got = labels("urgent_u2.jsonl")
+    def labels(name: str, key: str = "text") -> tuple[list[dict], list[Label]]:
+        rows, got = verdicts(name, key)
+        return rows, [t.label for t in got]
+
+    rows, triaged = verdicts("urgent_u2.jsonl")
+    got = [t.label for t in triaged]
     # a refusal that opens with the right-now steps (the message also says money is moving)
-    steps_first = sum(
-        triager.classify(r["text"], r.get("lang")).also_urgent
-        for r, g in zip(rows, got, strict=True)
-        if g in REFUSED
-    )
+    steps_first = sum(t.also_urgent for t in triaged if t.label in REFUSED)
     by_topic: dict[str, Counter] = defaultdict(Counter)
     by_lang: dict[str, Counter] = defaultdict(Counter)
     for r, g in zip(rows, got, strict=True):

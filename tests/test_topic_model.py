@@ -97,17 +97,15 @@ def test_shipped_training_questions_are_valid():
 
 
 class FixedNamer:
-    """A fake question-topic model: always names `topic` with probability `p`."""
-
-    floors = {"fetch_floor": 0.5}
+    """A fake question-topic model: always gives `topic` probability `p` (the real floors)."""
 
     def __init__(self, topic: str, p: float) -> None:
         self.topic, self.p = topic, p
 
     def __call__(self, question: str):
-        from bot.answer.topic_model import NamedPattern
+        from bot.answer.topic_model import Prediction, decide
 
-        return NamedPattern(self.topic, self.p, 0.0, False)
+        return decide(Prediction(self.topic, self.p, 0.0), {"fetch_floor": 0.5})
 
 
 @pytest.mark.parametrize(("p", "named"), [(0.9, "fake-prize-and-points"), (0.3, None)])

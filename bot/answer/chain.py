@@ -164,8 +164,9 @@ class AnswerChain:
         passages = self.retriever.search(turn.query, lang=turn.lang)
         if turn.pattern and not any(turn.pattern in p.chunk.topics for p in passages):
             # the search missed the pattern the model is sure of: fetch its best passages
-            sure = named.probability >= getattr(self.namer, "floors", {}).get("fetch_floor", 1.01)
-            own = self.retriever.search(turn.query, turn.lang, 2, turn.pattern) if sure else []
+            own = (
+                self.retriever.search(turn.query, turn.lang, 2, turn.pattern) if named.fetch else []
+            )
             if own:
                 passages = own + passages[: max(0, len(passages) - len(own))]
             else:

@@ -18,7 +18,7 @@ returns the text and the problems found:
   and count for the sentence they start.
 
 `all_clear_verdict(text)`: a first line that calls it real, safe or fine is rejected by the
-chain. Numbers, URLs, amounts and promises are checked elsewhere (`bot/safety/guard.py`). This
+chain. Verdict and doubt words live in `bot/answer/verdicts.yaml`. Numbers, URLs, amounts and promises are checked elsewhere (`bot/safety/guard.py`). This
 module never calls a model.
 """
 
@@ -26,6 +26,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+import yaml
 
 from bot.records import Passage
 from bot.safety.guard import supports
@@ -35,42 +39,31 @@ _END = re.compile(r"(?<=[。！？!?])|(?<=\.)(?=\s)")
 _BULLET = re.compile(r"^\s*(?:[-*•·]|\d+[.、)])\s+")
 _LABEL = re.compile(r"^\s*(?:[^\s。！？!?]{1,16}|[A-Za-z]+(?: [A-Za-z]+){0,4})\s*[：:]\s*$")
 _WORD = re.compile(r"[\w\u4e00-\u9fff]")
-# what the first line says about the question, not facts from a passage
-VERDICT_WORDS = {
-    "zh": "不靠谱 靠谱 不正常 正常 很可能 可能 典型 骗局 诈骗 风险 不是 这是 可以 不能 需要 先做",
-    "en": "no yes very likely likely this typical scam fraud not normal legit real risk first",
-}
+VERDICTS_PATH = Path(__file__).resolve().parent / "verdicts.yaml"
 
 
-# a first line that calls the thing real, safe or fine, with no word of doubt after it: no
-# passage of a scam-awareness knowledge base supports that, and the verdict words above would
-# let it through the guard ("是的，停息挂账是真的。" came from the local model once)
-_ALL_CLEAR = {
-    "zh": re.compile(
-        r"^\W*(?:是的|是真的|真的|靠谱|可以放心|放心|正常|没问题|可信|安全|合法|可以做|能做)"
-    ),
-    "en": re.compile(
-        r"^\W*(?:yes\b|sure\b|it'?s (?:legit|real|safe|genuine|fine|ok)|this is (?:legit|real|safe"
-        r"|genuine)|(?:legit|genuine|safe)\b)",
-        re.IGNORECASE,
-    ),
-}
-_DOUBT = re.compile(
-    r"骗|诈|不|别|风险|假|违法|犯罪|警惕|小心|scam|fraud|fake|risk|illegal|not\b|never|don'?t|no\b",
-    re.I,
-)
+@lru_cache(maxsize=1)
+def _verdicts() -> dict:
+    """bot/answer/verdicts.yaml: verdict words, all-clear openings and doubt words."""
+    data = yaml.safe_load(VERDICTS_PATH.read_text(encoding="utf-8"))
+    return {
+        "words": data["verdict_words"],
+        "all_clear": {k: re.compile(v, re.IGNORECASE) for k, v in data["all_clear"].items()},
+        "doubt": re.compile(data["doubt"], re.IGNORECASE),
+    }
 
 
 def all_clear_verdict(text: str) -> bool:
     """True when the answer's first line says it is real / safe / fine and nothing doubts it."""
     line = next((x.strip() for x in text.splitlines() if x.strip()), "")
     line = _MARKER.sub("", line)
-    return bool(_ALL_CLEAR[_lang(line)].match(line)) and not _DOUBT.search(line)
+    v = _verdicts()
+    return bool(v["all_clear"][_lang(line)].match(line)) and not v["doubt"].search(line)
 
 
 def verdict_text(pattern: str, text: str) -> str:
     """What a sentence may say beyond its passage: the pattern's name and verdict words."""
-    return f" {pattern} {VERDICT_WORDS[_lang(text)]}"
+    return f" {pattern} {_verdicts()['words'][_lang(text)]}"
 
 
 def _lang(text: str) -> str:

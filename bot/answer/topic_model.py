@@ -83,6 +83,7 @@ class NamedPattern:
     probability: float
     none: float
     out_of_scope: bool
+    fetch: bool = False  # sure enough (`fetch_floor`) to fetch the topic's passages if missed
 
 
 def load_settings(path: Path = SETTINGS_PATH) -> tuple[dict[str, float], float]:
@@ -98,7 +99,8 @@ def decide(
     (e.g. where to get help), is not named; P(none) at or above `none_floor` with no topic
     above `keep_floor` is out of scope, and so is a question whose best topic is below
     `pattern_floor` when P(none) reaches `unnamed_none_floor`, or one where P(none) is at least
-    `none_over_topic` times the best topic's probability."""
+    `none_over_topic` times the best topic's probability. A named topic at or above
+    `fetch_floor` is one the answer may fetch passages for when the search missed it."""
     out = pred.none >= floors.get("none_floor", 1.01) and pred.probability < floors.get(
         "keep_floor", 1.01
     )
@@ -111,7 +113,8 @@ def decide(
     named = pred.topic
     if out or named in set(not_patterns) or pred.probability < floors.get("pattern_floor", 0.0):
         named = None
-    return NamedPattern(named, pred.probability, pred.none, out)
+    fetch = named is not None and pred.probability >= floors.get("fetch_floor", 1.01)
+    return NamedPattern(named, pred.probability, pred.none, out, fetch)
 
 
 class PatternNamer:

@@ -38,7 +38,8 @@ ratio, floored at 0). `Triage.reasons` lists every signal, embedding vote and mo
 For `injection`, `benign_remainder` is the message with the override clauses removed, when
 what is left is an ordinary in-domain question (the caller may answer it).
 
-Language: `detect_lang` (CJK ratio) lives in bot/lang.py and is re-exported here. Not done here: answering, refusing (bot/safety/replies.py), PII (bot/safety/pii.py), output checks
+Language: `detect_lang` (CJK ratio) lives in bot/lang.py and is re-exported here.
+Not done here: answering, refusing (bot/safety/replies.py), PII (bot/safety/pii.py), output checks
 (bot/safety/guard.py). No model is loaded and no file is read at import.
 """
 
@@ -73,6 +74,7 @@ _LEAD = re.compile(
 
 
 ALSO_URGENT = "also:urgent"
+DISTRESS = "distress"
 
 
 class Label(StrEnum):
@@ -93,7 +95,6 @@ class Triage:
     lang: str
     benign_remainder: str | None = None
     need: str | None = None
-    distress: bool = False  # the person speaks of ending or harming their own life
 
     @property
     def refused(self) -> bool:
@@ -103,6 +104,11 @@ class Triage:
     def also_urgent(self) -> bool:
         """Another label won, but the message also says money or codes are moving now."""
         return ALSO_URGENT in self.reasons
+
+    @property
+    def distress(self) -> bool:
+        """The person speaks of ending or harming their own life (`distress:` patterns)."""
+        return DISTRESS in self.reasons
 
 
 @dataclass(frozen=True)
@@ -279,11 +285,7 @@ class Triager:
         lang = lang or detect_lang(text)
         label, score, reasons, need = self._decide(text, history)
         remainder = self._benign_remainder(text) if label is Label.INJECTION else None
-        norm = normalize(text)
-        distress = any(r.search(norm) for r in self.rules.distress)
-        if distress:
-            reasons.append("distress")
-        return Triage(label, score, tuple(reasons), lang, remainder, need, distress)
+        return Triage(label, score, tuple(reasons), lang, remainder, need)
 
     # -- scoring -----------------------------------------------------------------------
 
@@ -295,7 +297,7 @@ class Triager:
         mods = [m for m in self.rules.modifiers if m.matches(norm)]
         victim = any(m.name == "victim" for m in mods)
         totals = {label: 0.0 for label in Label}
-        reasons: list[str] = []
+        reasons: list[str] = [DISTRESS] if any(r.search(norm) for r in self.rules.distress) else []
         needs: dict[Label, str] = {}
         where = {s.id: s.where(sentences) for s in self.rules.signals}
         hits = [s for s in self.rules.signals if where[s.id]]
