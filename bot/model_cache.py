@@ -65,13 +65,17 @@ def vectors_path(
     return Path(cache_dir) / f"{prefix}-{h.hexdigest()[:16]}.npy"
 
 
+FROZEN_FORMAT = "frozen-1"  # bot/frozen_model.py's pickles; bump when they change
+
+
 def key_hash(*parts: object) -> Any:
-    """A sha256 seeded with scikit-learn's version and `parts` (a fitted model's settings)."""
+    """A sha256 seeded with scikit-learn's version (read without importing it), the frozen
+    format and `parts` (a fitted model's settings)."""
     import hashlib
+    from importlib.metadata import version
 
-    import sklearn
-
-    return hashlib.sha256("\0".join([sklearn.__version__, *map(str, parts)]).encode())
+    seed = [version("scikit-learn"), FROZEN_FORMAT, *map(str, parts)]
+    return hashlib.sha256("\0".join(seed).encode())
 
 
 class LazilyFitted:

@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from bot.frozen_model import freeze
 from bot.model_cache import LazilyFitted, key_hash, load_or_embed
 
 Embed = Callable[[list[str]], np.ndarray]
@@ -165,4 +166,4 @@ class TextClassifier(LazilyFitted):
         classifier = LogisticRegression(C=self.c, max_iter=3000, class_weight="balanced")
         features = self._features(vectorizer, texts, memo=True)
         classifier.fit(features, [e.topic for e in self.examples])
-        return vectorizer, classifier
+        return freeze(vectorizer), freeze(classifier)

@@ -16,6 +16,7 @@ import logging
 import re
 import shutil
 import sys
+import tempfile
 import threading
 import uuid
 from collections.abc import Iterable
@@ -24,6 +25,8 @@ from pathlib import Path
 import bm25s
 import jieba
 import numpy as np
+
+from bot.model_cache import load_or_train
 
 log = logging.getLogger(__name__)
 _WORD = re.compile(r"[a-z0-9]+(?:[-'][a-z0-9]+)*|[\u3400-\u9fff\uf900-\ufaff]+")
@@ -34,6 +37,26 @@ STOPWORDS = frozenset(
     "a an the of to in on for and or is are was be it this that i you he she they we my your me do does did with as at by "
     "from if can will would should what how".split()
 )
+
+
+def load_default_dictionary() -> None:
+    """Initialise jieba's default dictionary (`jieba.dt`) from our pickle of it, made on first
+    use next to jieba's own cache: reading it takes about a third of the time of jieba's
+    marshal cache (0.2 s against 0.6 s here), a cold `antiscam ask` pays it once. The words
+    and frequencies are jieba's own; a custom dictionary is left to jieba."""
+    dt = jieba.dt
+    with dt.lock:
+        if dt.initialized or dt.dictionary != jieba.DEFAULT_DICT:
+            dt.initialize()
+            return
+
+        def build() -> tuple[dict[str, int], int]:
+            dt.initialize()
+            return dt.FREQ, dt.total
+
+        path = Path(dt.tmp_dir or tempfile.gettempdir()) / f"antiscam-jieba-{jieba.__version__}.pkl"
+        dt.FREQ, dt.total = load_or_train(path, build)
+        dt.initialized = True
 
 
 class Tokenizer:
@@ -57,7 +80,7 @@ class Tokenizer:
             if not self._ready:
                 # Start from a copy of jieba's default dictionary (which the output guard
                 # loads anyway) instead of reading the same dictionary a second time.
-                jieba.dt.initialize()
+                load_default_dictionary()
                 self._jieba.FREQ, self._jieba.total = dict(jieba.dt.FREQ), jieba.dt.total
                 self._jieba.initialized = True
                 for w in self._extra:

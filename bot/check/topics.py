@@ -18,6 +18,8 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from bot.frozen_model import freeze
+
 
 class Labelled(Protocol):
     """What a head needs of an example (`bot.check.examples.Example` is one)."""
@@ -40,7 +42,8 @@ class TopicHead:
         labels = [examples[i].topics[0] for i in rows]
         if len(set(labels)) < 2:
             return cls(None)
-        return cls(LogisticRegression(C=c, max_iter=3000).fit(features[np.array(rows)], labels))
+        fitted = LogisticRegression(C=c, max_iter=3000).fit(features[np.array(rows)], labels)
+        return cls(freeze(fitted))
 
     def probabilities(self, row: Any) -> dict[str, float]:
         if self.classifier is None:

@@ -25,6 +25,7 @@ import numpy as np
 
 from bot.check.examples import Example
 from bot.check.topics import TopicHead
+from bot.frozen_model import freeze
 from bot.model_cache import LazilyFitted, key_hash
 
 
@@ -76,7 +77,7 @@ class WordingModel(LazilyFitted):
         matrix = vectorizer.fit_transform([e.text for e in self.examples])
         target = np.array([e.label == "scam" for e in self.examples], dtype=int)
         classifier = LogisticRegression(C=self.c, max_iter=2000).fit(matrix, target)
-        return vectorizer, classifier, TopicHead.fit(matrix, self.examples)
+        return freeze(vectorizer), freeze(classifier), TopicHead.fit(matrix, self.examples)
 
     def score(self, text: str) -> float:
         """Log-odds that `text` is a scam, by its wording alone (0: undecided)."""

@@ -35,6 +35,7 @@ from typing import Any
 
 import numpy as np
 
+from bot.frozen_model import freeze
 from bot.lang import normalize
 from bot.model_cache import LazilyFitted, key_hash
 from bot.safety.intent_data import IntentExample, conversation_text
@@ -126,4 +127,4 @@ class IntentModel(LazilyFitted):
         target = np.array([e.harmful for e in self.examples], dtype=int)
         classifier = LogisticRegression(C=self.c, max_iter=3000, class_weight="balanced")
         classifier.fit(self._features(vectorizer, texts), target)
-        return vectorizer, classifier
+        return freeze(vectorizer), freeze(classifier)
