@@ -64,3 +64,20 @@ def test_bench_cli_options() -> None:
     assert "--sizes" in help_text and "--out" in help_text and "--questions" in help_text
     bad = runner.invoke(main, ["bench", "--sizes", "ten"])
     assert bad.exit_code == 2 and "--sizes" in bad.output
+
+
+def test_cold_start_runs_fresh_processes_and_reports_ratio() -> None:
+    from bot.bench.cold import cold_start
+
+    result = cold_start(1, say=lambda _msg: None)
+    assert "error" not in result, result
+    assert len(result["ask_seconds"]) == len(result["raw_embedder_seconds"]) == 1
+    ratio = result["ask_p50_s"] / result["raw_embedder_p50_s"]  # of the rounded seconds
+    assert result["ask_over_raw_embedder"] == pytest.approx(ratio, abs=0.05)
+
+
+def test_cold_start_reports_a_failing_process(monkeypatch) -> None:
+    from bot.bench import cold
+
+    monkeypatch.setattr(cold, "_EMBEDDER_ONLY", "raise SystemExit('no model here')")
+    assert "no model here" in cold.cold_start(1, say=lambda _msg: None)["error"]

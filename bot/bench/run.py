@@ -1,5 +1,6 @@
 """`antiscam bench`: what the bot costs and how that grows, as JSON plus a PNG plot.
 
+Cold start (bench/cold.py): fresh `antiscam ask` processes against the raw embedder's.
 Core (this module, on the shipped knowledge, 2 cores, extractive generator): ingest time
 against the raw embedder time on the same chunks (ratio), re-ingest of an unchanged corpus,
 per-stage answer latency (query embedding, vector search, BM25, fusion, compose, verify) and
@@ -207,6 +208,8 @@ def headline(result: dict[str, Any]) -> dict[str, Any]:
     return {
         "ingest_over_raw_embedder": core.get("ingest_over_raw_embedder"),
         "ask_extractive_p95_ms": core.get("ask_extractive", {}).get("p95_ms"),
+        "cold_ask_p50_s": result.get("cold_start", {}).get("ask_p50_s"),
+        "cold_ask_over_raw_embedder": result.get("cold_start", {}).get("ask_over_raw_embedder"),
         "hit@5": {
             name: r["hit@5"]
             for name, r in result.get("retrievers", {}).items()
@@ -246,6 +249,7 @@ def run(
     """The whole benchmark; writes `out` (JSON) and `out` with .png (the growth plot)."""
     from bot.answer.ingest import build_chunks
     from bot.app import build_app
+    from bot.bench.cold import cold_start
     from bot.bench.compare import bm25_scaling, compare_retrievers
     from bot.bench.scale import DEFAULT_SIZES, run_growth
 
@@ -256,6 +260,7 @@ def run(
     started = time.perf_counter()
     result: dict[str, Any] = {}
     machine: dict[str, Any] = {"cpus": os.cpu_count(), "loadavg_at_start": os.getloadavg()}
+    result["cold_start"] = cold_start(3, say)
     try:
         settings = Settings.from_env(
             data_dir=tmp / "data", chroma_host=None, generator="extractive"
