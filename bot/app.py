@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from bot.answer.ask_model import AskModel
 from bot.answer.chain import AnswerChain
 from bot.answer.compose import ExtractiveComposer
 from bot.answer.embeddings import LocalEmbeddings, make_embeddings
@@ -55,7 +56,11 @@ def build_app(
     llm = LLMGenerator(model) if model is not None else None
     chain = AnswerChain(
         retriever,
-        ExtractiveComposer(tokenizer, taxonomy),
+        ExtractiveComposer(
+            tokenizer,
+            taxonomy,
+            AskModel(store.embeddings.embed_queries_np, Path(settings.cache_dir)),
+        ),
         llm,
         guard=OutputGuard(settings.knowledge_dir / "hotlines.yaml"),
         namer=PatternNamer(retriever, store.embeddings.embed_queries_np, Path(settings.cache_dir)),

@@ -4,7 +4,8 @@
 scam, is it 靠谱, should I), `what_now`, `legal`, `report`, `how_it_works` or `other`, from
 the patterns in `asks.yaml` (first kind in `order` that matches; any other yes/no question,
 by its form, counts as `is_it_scam`). The composer uses it to
-pick the first line and the order of sections. It does not judge safety or urgency (that is
+pick the first line and the order of sections when no learned `ask_model.AskModel` is given
+(the app gives one; these patterns are its fallback, e.g. in unit tests). It does not judge safety or urgency (that is
 `bot.safety.triage`) and never changes which passages are retrieved.
 """
 
@@ -14,11 +15,18 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import Protocol
 
 import yaml
 
 ASKS_PATH = Path(__file__).resolve().parent / "asks.yaml"
 KINDS = ("is_it_scam", "what_now", "legal", "report", "how_it_works", "other")
+
+
+class AskClassifier(Protocol):
+    """Anything that says what a question asks: `Asks` (patterns) or `ask_model.AskModel`."""
+
+    def classify(self, text: str, lang: str) -> str: ...
 
 
 @dataclass(frozen=True)

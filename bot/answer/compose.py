@@ -1,6 +1,6 @@
 """The extractive generator: an answer built only from retrieved sentences, each cited.
 
-Deterministic and offline. It leads with the answer to what was asked (bot/answer/asks.py):
+Deterministic and offline. It leads with the answer to what was asked (bot/answer/ask_model.py):
 a yes/no question ("靠谱吗", "is this legit?") gets a one-line verdict naming the pattern, a
 victim's "怎么办" gets the steps first, a legal question the consequences, "where do I
 report" the help channels, "how does it work" the description and the scammers' own words.
@@ -17,7 +17,7 @@ import math
 from collections import Counter
 from collections.abc import Callable
 
-from bot.answer.asks import Asks, default_asks
+from bot.answer.asks import AskClassifier, default_asks
 from bot.answer.chunker import split_sentences
 from bot.answer.lexical import Tokenizer
 from bot.prompts import load_prompt
@@ -63,7 +63,7 @@ class ExtractiveComposer:
 
     name = "extractive"
 
-    def __init__(self, tokenizer: Tokenizer, taxonomy: Taxonomy, asks: Asks | None = None):
+    def __init__(self, tokenizer: Tokenizer, taxonomy: Taxonomy, asks: AskClassifier | None = None):
         self.tokenizer = tokenizer
         self.taxonomy = taxonomy
         self.asks = asks or default_asks()

@@ -109,7 +109,7 @@ class IntentModel(LazilyFitted):
             probe = np.asarray(self.embed([_PROBE]), dtype=np.float32).reshape(-1)
             h.update(np.round(probe, 3).tobytes())
         for e in self.examples:
-            h.update(f"\0{int(e.harmful)}\0{e.source}\0{e.text}".encode())
+            h.update(f"\0{int(e.harmful)}\0{e.source}\0{e.weight}\0{e.text}".encode())
         return self.cache_dir / f"triage_intent-{h.hexdigest()[:16]}.pkl"
 
     def _train(self) -> tuple[Any, Any]:
@@ -125,6 +125,22 @@ class IntentModel(LazilyFitted):
         )
         vectorizer.fit([_norm(t) for t in texts])
         target = np.array([e.harmful for e in self.examples], dtype=int)
-        classifier = LogisticRegression(C=self.c, max_iter=3000, class_weight="balanced")
-        classifier.fit(self._features(vectorizer, texts), target)
+        classifier = LogisticRegression(C=self.c, max_iter=3000)
+        classifier.fit(
+            self._features(vectorizer, texts),
+            target,
+            sample_weight=_balanced(
+                target, np.array([e.weight for e in self.examples], dtype=np.float64)
+            ),
+        )
         return freeze(vectorizer), freeze(classifier)
+
+
+def _balanced(target: np.ndarray, weight: np.ndarray) -> np.ndarray:
+    """Row weights times class weights that give both classes the same total weight: with
+    every row's weight 1 this is scikit-learn's class_weight="balanced"."""
+    out = weight.copy()
+    for label in (0, 1):
+        mask = target == label
+        out[mask] *= weight.sum() / (2.0 * weight[mask].sum())
+    return out

@@ -37,6 +37,7 @@ class IntentExample:
     lang: str
     message: str = ""  # the last message alone (`text` adds the earlier user turns)
     history: tuple[dict[str, Any], ...] = ()
+    weight: float = 1.0  # the source's `weight` in intent_sources.yaml (default 1)
 
 
 def conversation_text(text: str, history: Iterable[dict[str, Any]] | None = None) -> str:
@@ -69,11 +70,12 @@ def _jsonl(path: Path) -> list[dict[str, Any]]:
 
 
 def _harmful(row: dict[str, Any], rule: Any) -> bool | None:
-    """`rule` is true/false, or {field: {value: true|false|null}} (null: row left out)."""
+    """`rule` is true/false, or {field: {value: true|false|null}} (null: row left out; the
+    value `"*"` stands for every value not named)."""
     if isinstance(rule, bool):
         return rule
     ((field, mapping),) = rule.items()
-    return mapping.get(row.get(field))
+    return mapping.get(row.get(field), mapping.get("*"))
 
 
 def load_intent_examples(
@@ -99,7 +101,8 @@ def load_intent_examples(
             history = tuple(row.get("history") or ())
             lang = row.get("lang") or detect_lang(text)
             joined = conversation_text(text, history)
-            out.append(IntentExample(joined, bool(harmful), source, lang, text, history))
+            weight = float(entry.get("weight", 1.0))
+            out.append(IntentExample(joined, bool(harmful), source, lang, text, history, weight))
     return out
 
 
