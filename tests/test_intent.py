@@ -74,6 +74,34 @@ def test_training_sources_load_and_exclude_held_out_sets() -> None:
     assert {"triage_examples", "intent_examples"} <= sources
     assert not sources & {"Flames", "urgent_u2", "victim_u2", "q2"}
     assert all(isinstance(r.harmful, bool) and r.text for r in rows)
+    # victims' messages and in-scope questions are weighted down; out-of-domain rows left out
+    victims = [r for r in rows if r.source in {"ua", "ub", "uc", "qa", "qb", "qc", "qd"}]
+    assert victims and not any(r.harmful for r in victims)
+    assert {r.weight for r in victims} == {0.1}
+    assert {r.weight for r in rows if r.source == "s6"} == {1.0}
+
+
+def test_mapping_rule_default_and_left_out_rows() -> None:
+    from bot.safety.intent_data import _harmful
+
+    rule = {"topic": {"none": None, "*": False}}
+    assert _harmful({"topic": "ab-loan"}, rule) is False
+    assert _harmful({"topic": "none"}, rule) is None
+    assert _harmful({"label": "x"}, {"label": {"y": True}}) is None
+
+
+def test_row_weights_with_class_balance() -> None:
+    from sklearn.utils.class_weight import compute_class_weight
+
+    from bot.safety.intent import _balanced
+
+    target = np.array([1, 0, 0, 0, 1, 0])
+    ones = _balanced(target, np.ones(6))
+    expected = compute_class_weight("balanced", classes=np.array([0, 1]), y=target)[target]
+    assert np.allclose(ones, expected)
+    weighted = _balanced(target, np.array([1.0, 0.1, 1.0, 1.0, 1.0, 0.1]))
+    assert np.isclose(weighted[target == 1].sum(), weighted[target == 0].sum())
+    assert np.isclose(weighted[1] / weighted[2], 0.1)
 
 
 class Stub:
