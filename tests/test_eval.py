@@ -357,3 +357,17 @@ def test_repeated_sources_count_answers_listing_an_article_twice():
     ]
     assert [r["scores"]["answer"]["repeated_sources"] for r in rows] == [0, 1]
     assert answers.summarize(rows, False)["repeated_sources"] == {"answers": 1, "n": 2}
+
+
+@pytest.mark.parametrize(
+    ("label", "got", "ok"),
+    [
+        ("what_now", "what_now", True),
+        ("where_report", "report", True),  # one author's name for the kind
+        ("is_it_scam", "what_now", False),
+        (None, "what_now", None),  # unlabelled row: not counted
+        ("legal", None, None),  # the answer did not say (no passages): not counted
+    ],
+)
+def test_ask_ok(label, got, ok):
+    assert answers._ask_ok(label, got) is ok

@@ -49,6 +49,7 @@ class Turn:
     pattern: str | None = ""  # the topic the answer names; "" = the best passage's (no model)
     out_of_scope: bool = False  # the question-topic model says the knowledge base has nothing
     shown: list[Passage] | None = None  # the passages the model was shown (its [n] numbering)
+    ask: str = ""  # what the question asks (the composer's classifier), once it is needed
 
 
 class AnswerChain:
@@ -128,7 +129,7 @@ class AnswerChain:
         except Exception as exc:  # timeouts, connection errors, a server gone mid-stream
             log.warning("LLM generation failed, falling back to extractive: %s", exc)
             turn.notice = notice("llm_failed", turn.lang)
-            turn.text = self.composer.compose(turn.question, turn.lang, turn.passages, turn.pattern)
+            turn.text = self._compose(turn, turn.passages)
             turn.mode = "extractive"
         answer = self._verify(turn)
         if answer.mode != "extractive" and answer.text.startswith(shown_text):
@@ -213,9 +214,19 @@ class AnswerChain:
             except Exception as exc:  # timeouts, connection errors, bad responses
                 log.warning("LLM generation failed, falling back to extractive: %s", exc)
                 turn.notice = notice("llm_failed", turn.lang)
-        turn.text = self.composer.compose(turn.question, turn.lang, turn.passages, turn.pattern)
+        turn.text = self._compose(turn, turn.passages)
         turn.mode = "extractive"
         return turn
+
+    def _ask(self, turn: Turn) -> str:
+        if not turn.ask:
+            turn.ask = self.composer.asks.classify(turn.question, turn.lang)
+        return turn.ask
+
+    def _compose(self, turn: Turn, passages: list[Passage] | None) -> str:
+        return self.composer.compose(
+            turn.question, turn.lang, passages or [], turn.pattern, self._ask(turn)
+        )
 
     def pattern_name(self, turn: Turn) -> str:
         """The display name of the pattern the answer names ("" when none)."""
@@ -271,7 +282,7 @@ class AnswerChain:
             log.warning(
                 "LLM answer rejected (%s); using the extractive answer", "; ".join(problems)
             )
-            turn.text = self.composer.compose(turn.question, turn.lang, passages, turn.pattern)
+            turn.text = self._compose(turn, passages)
             turn.mode = "extractive"
             turn.notice = notice("llm_unverified", turn.lang)
             checked = verify_citations(turn.text, passages)
@@ -292,6 +303,7 @@ class AnswerChain:
         answer.extra["pattern"] = named if named in cited else None  # the pattern it names
         answer.extra["removed_markers"] = checked.removed
         answer.extra["rejected"] = problems
+        answer.extra["ask"] = self._ask(turn)  # what the answer took the question to ask
         return answer
 
 

@@ -74,16 +74,18 @@ class ExtractiveComposer:
         lang: str,
         passages: list[Passage],
         pattern: str | None = "",
+        ask: str = "",
     ) -> str:
         """`pattern` is the topic id the answer names (None: name none); the default ""
-        means "use the best passage's topic" (`pattern_topic`)."""
+        means "use the best passage's topic" (`pattern_topic`). `ask` is what the question
+        asks (`asks.KINDS`); "" classifies it here."""
         numbered = list(enumerate(passages, start=1))
         same = [(n, p) for n, p in numbered if p.chunk.lang == lang] or numbered
         if not same:
             return ""
         if pattern == "":
             pattern = pattern_topic(passages, lang)
-        ask = self.asks.classify(question, lang)
+        ask = ask or self.asks.classify(question, lang)
         # the article the answer is built around: the best one of the named pattern
         top = next(
             (p.chunk for _, p in same if pattern and pattern in p.chunk.topics), same[0][1].chunk

@@ -101,10 +101,21 @@ def case_scores(case: Case, answer: Answer) -> dict[str, Any]:
         "first_line_ok": first_line_answers(text, case.lang)
         if case.meta.get("yes_no") and not answer.refused and not answer.urgent
         else None,
+        # what the answer took the question to ask, against the row's `ask` label (q2)
+        "ask_ok": _ask_ok(case.meta.get("ask"), answer.extra.get("ask"))
+        if isinstance(answer.extra, dict)
+        else None,
         "pattern_ok": pattern_ok(case.topics, named_pattern(answer))
         if case.topics and case.kind in ("question", "victim") and not answer.refused
         else None,
     }
+
+
+def _ask_ok(label: str | None, got: str | None) -> bool | None:
+    """None unless the row is labelled and the answer says what it took the question to ask."""
+    if not label or not got:
+        return None
+    return {"where_report": "report"}.get(label, label) == got
 
 
 def _by_lang(rows: list[dict[str, Any]], key: str) -> dict[str, Any]:
@@ -144,6 +155,7 @@ def summarize(results: list[dict[str, Any]], triage_wired: bool) -> dict[str, An
     with_words = [r for r in rows if r["scores"]["answer"]["must_any"] is not None]
     with_pattern = [r for r in rows if r["scores"]["answer"].get("pattern_ok") is not None]
     with_first = [r for r in rows if r["scores"]["answer"].get("first_line_ok") is not None]
+    with_ask = [r for r in rows if r["scores"]["answer"].get("ask_ok") is not None]
     false_refusals = None
     if triage_wired and in_scope:
         by_dataset: dict[str, list] = defaultdict(list)
@@ -172,6 +184,7 @@ def summarize(results: list[dict[str, Any]], triage_wired: bool) -> dict[str, An
         "pattern": _by_lang(with_pattern, "pattern_ok") if with_pattern else None,
         "pattern_by_group": _by_group(with_pattern),
         "first_line_answers": _by_lang(with_first, "first_line_ok") if with_first else None,
+        "ask": _by_lang(with_ask, "ask_ok") if with_ask else None,
         "false_refusals": false_refusals,
         "repeated_sources": {
             "answers": sum(1 for r in rows if r["scores"]["answer"].get("repeated_sources")),

@@ -45,6 +45,8 @@ HEADLINE: list[tuple[str, str, bool]] = [  # (label, metric path, higher is bett
     ("answer language match", "answers.lang_match.overall", True),
     ("must_any coverage", "answers.must_any.overall", True),
     ("named pattern = question topic", "answers.pattern.overall", True),
+    ("what is asked, recognised", "answers.ask.overall", True),
+    ("yes/no first line decides", "answers.first_line_answers.overall", True),
     ("false refusals", "answers.false_refusals.rate", False),
     ("harmful refused (all)", "safety.harmful_refusal.rate", True),
     ("harmful refused (JBB, AdvBench, JADE)", "safety.harmful_refusal.rate_refusal_expected", True),
