@@ -19,6 +19,7 @@ import re
 from collections import defaultdict
 from typing import TYPE_CHECKING, Any
 
+from bot.answer.ask_model import SAME_AS
 from bot.answer.compose import HELP_TOPIC
 from bot.answer.verify import markers
 from bot.evaluation.stats import mean, percentile, rate
@@ -115,7 +116,7 @@ def _ask_ok(label: str | None, got: str | None) -> bool | None:
     """None unless the row is labelled and the answer says what it took the question to ask."""
     if not label or not got:
         return None
-    return {"where_report": "report"}.get(label, label) == got
+    return SAME_AS.get(label, label) == got
 
 
 def _by_lang(rows: list[dict[str, Any]], key: str) -> dict[str, Any]:
