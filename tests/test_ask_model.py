@@ -11,7 +11,7 @@ from bot.answer.asks import KINDS
 def test_training_rows_carry_known_kinds_from_every_author() -> None:
     rows = load_asks()
     assert {r.topic for r in rows} <= set(KINDS)  # qd's where_report is read as report
-    assert {"qa", "qb", "qc", "qd"} <= {r.batch for r in rows}
+    assert {"qa", "qb", "qc", "qd", "qe"} <= {r.batch for r in rows}
     assert {r.lang for r in rows} == {"zh", "en"}
 
 

@@ -344,6 +344,23 @@ def test_warning_is_a_counter_signal_not_a_red_flag(checker):
 @pytest.mark.parametrize(
     "text",
     [
+        "【公安局】你涉嫌一起电信网络诈骗案件，请立即拨打 00852-51736048 联系办案民警说明情况。",
+        "奶奶接到电话说她卷进了诈骗案，让她取5万现金交给上门的人核查，不能告诉家人。这肯定是骗子吧？",
+    ],
+)
+def test_an_accusation_or_a_question_is_not_a_warning(rules, text):
+    """ "你涉嫌…诈骗案件" is the fake-police script and "肯定是骗子吧？" a worried reader's
+    question: neither counts as the message warning about scams."""
+    hits = {h.flag for h in rules.detect(text) if h.weight < 0}
+    assert "legit_warning" not in hits
+    # the same words as a statement still warn
+    warned = {h.flag for h in rules.detect("近期冒充公检法诈骗案件高发，都是诈骗，请勿转账。")}
+    assert "legit_warning" in warned
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
         "跟你说，今天有人冒充客服让我注销学生账户，还让我开屏幕共享，我直接挂了。",
         "My aunt got a WhatsApp offering £300 a day to like videos. I told her it's a task scam.",
     ],

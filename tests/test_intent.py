@@ -75,10 +75,10 @@ def test_training_sources_load_and_exclude_held_out_sets() -> None:
     assert not sources & {"Flames", "urgent_u2", "victim_u2", "q2"}
     assert all(isinstance(r.harmful, bool) and r.text for r in rows)
     # victims' messages and in-scope questions are weighted down; out-of-domain rows left out
-    victims = [r for r in rows if r.source in {"ua", "ub", "uc", "qa", "qb", "qc", "qd"}]
+    victims = [r for r in rows if r.source in {"ua", "ub", "uc", "qa", "qb", "qc", "qd", "qe"}]
     assert victims and not any(r.harmful for r in victims)
     assert {r.weight for r in victims} == {0.1}
-    assert {r.weight for r in rows if r.source == "s6"} == {1.0}
+    assert {r.weight for r in rows if r.source in {"s6", "s7"}} == {1.0}
 
 
 def test_mapping_rule_default_and_left_out_rows() -> None:

@@ -52,12 +52,13 @@ def _compile(
 
 
 def sentence_around(text: str, start: int, end: int) -> str:
-    """The sentence of `text` that contains the span [start, end)."""
+    """The sentence of `text` that contains the span [start, end), with the mark that ends it
+    (so an `exclude` can tell a question from a statement)."""
     left = 0
     for m in _SENTENCE_END.finditer(text, 0, start):
         left = m.end()
     m = _SENTENCE_END.search(text, end)
-    right = m.start() if m else len(text)
+    right = m.end() if m else len(text)
     return text[left:right]
 
 

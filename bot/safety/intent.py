@@ -11,9 +11,10 @@ and, with earlier user turns, the conversation as one text (see `combine`).
 
 What the shipped model trains on: every file in bot/safety/intent_sources.yaml: the in-house
 examples (triage_examples.yaml, intent_examples.yaml), the written batches s2, s3 (harm of
-48 kinds and its victim / learner twins), s4 (ordinary first-person requests), s5 (56 kinds
-of harm in 10 styles, with twins),
-victim_questions, questions and urgent, and the public development halves (JailbreakBench,
+48 kinds and its victim / learner twins), s4 (ordinary first-person requests), s5, s6 and s7
+(56, 61 and 108 kinds of harm in ten styles each, with twins), victim_questions, questions
+and urgent, victims' messages and training questions (ua-uc, qa-qe; weight 0.1), and the
+public development halves (JailbreakBench,
 AdvBench, JADE, MultiJail, JailBench, SimpleSafetyTests, XSTest). Not trained on, so they
 measure it: urgent_u2, victim_u2, questions_q2, offtopic_q2, injection, Flames and the public
 held-out halves. Numbers on a trained-on source are in-sample; the held-out numbers for each
