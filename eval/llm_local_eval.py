@@ -11,7 +11,12 @@ the path the web app streams, and reports per case and overall:
   with no source), numbers / URLs / amounts not in a shown passage or hotlines.yaml,
   promises; grounding (share of cited sentences supported by what they cite), language
   match, named pattern, first line answers the question (a keyword test per kind of question);
-- latency: first shown text (p50), total (p95); generation tokens/s (the server's tokenizer).
+- latency: first shown text (p50: the urgent steps or the chain's verdict line, both
+  templates), the model's first sentence, total (p95); generation tokens/s (the server's
+  tokenizer).
+- how kept answers got there: cut at the token limit and shown up to the last whole sentence;
+  citation markers the guard moved back or re-pointed, sentences dropped for restating the
+  question (bot/answer/cited.py).
 
 Writes `--out`.json and .md (commit eval/llm_local_report.*) and every answer, raw model text
 included, to eval/reports/llm-local/cases.jsonl (not committed). It does not judge answers:
@@ -83,8 +88,10 @@ class TimedGenerator(LLMGenerator):
         return text
 
 
-def pick_cases(per_kind: int) -> list[dict]:
-    """A fixed selection: the first rows of each dataset and language, one per topic first."""
+def pick_cases(per_kind: int, offset: int = 0) -> list[dict]:
+    """A fixed selection: the first rows of each dataset and language, one per topic first.
+    `offset` k skips the first k selections of that size (`--offset 1` gives 40 other
+    questions than the default 40, which the prompt and the guard were tuned on)."""
     cases = []
     for name, field, zh, en in KINDS:
         rows = [json.loads(x) for x in (ROOT / f"eval/datasets/{name}.jsonl").open()]
@@ -98,7 +105,7 @@ def pick_cases(per_kind: int) -> list[dict]:
                 if topic not in seen:
                     seen.add(topic)
                     first.append(r)
-            chosen = (first + [r for r in mine if r not in first])[:n]
+            chosen = (first + [r for r in mine if r not in first])[offset * n : (offset + 1) * n]
             for r in chosen:
                 topic = r.get("topic") or (r.get("topics") or [None])[0]
                 cases.append({"id": r["id"], "kind": name, "lang": lang, "text": r[field],
@@ -139,6 +146,16 @@ def recheck(answer: Answer, allowed: set[str]) -> list[str]:
     return out
 
 
+def remember(verdict_of, seen: list[str]):
+    """`chain._verdict`, wrapped so the run knows which streamed piece was the verdict line."""
+
+    def wrapped(turn):
+        seen.append(verdict_of(turn))
+        return seen[-1]
+
+    return wrapped
+
+
 def pct(values: list[float], q: float) -> float | None:
     if not values:
         return None
@@ -164,6 +181,12 @@ def run(cases: list[dict], base_url: str, timeout: float, max_tokens: int) -> li
     allowed = hotline_allowlist()
     responder.respond("hello", lang="en")  # untimed: loads the models and the prompt cache
     gen.calls.clear()
+    verdicts: list[str] = []  # the chain's first line for each model answer (a template)
+    deps.chain._verdict = remember(deps.chain._verdict, verdicts)
+
+    def is_verdict(piece: str) -> bool:
+        return bool(verdicts) and piece.strip() == verdicts[-1].strip()
+
     rows = []
     for i, case in enumerate(cases, 1):
         calls_before = len(gen.calls)
@@ -176,7 +199,8 @@ def run(cases: list[dict], base_url: str, timeout: float, max_tokens: int) -> li
             elif first is None and item.strip():
                 first = time.perf_counter() - t0
             if not isinstance(item, Answer) and first_model is None and item.strip():
-                if not item.startswith(urgent_steps(case["lang"])):  # template, not model
+                # the urgent steps and the chain's verdict line are templates, not the model
+                if not item.startswith(urgent_steps(case["lang"])) and not is_verdict(item):
                     first_model = time.perf_counter() - t0
         total = time.perf_counter() - t0
         assert final is not None
@@ -194,7 +218,8 @@ def run(cases: list[dict], base_url: str, timeout: float, max_tokens: int) -> li
             **case,
             "fate": fate,
             "first_text_s": round(first if first is not None else total, 2),
-            # the first text after the urgent steps (a template shown at once)
+            # the first text of the model (after the urgent steps and the chain's verdict
+            # line, templates shown at once)
             "first_answer_text_s": round(first_model if first_model is not None else total, 2),
             "total_s": round(total, 2),
             "mode": final.mode,
@@ -207,6 +232,8 @@ def run(cases: list[dict], base_url: str, timeout: float, max_tokens: int) -> li
             "pattern": final.extra.get("pattern"),
             "urgent": final.urgent,
             "refused": final.refused,
+            "cut_off": final.extra.get("cut_off"),
+            "repairs": final.extra.get("citation_repairs"),
         }
         if call and call["times"]:
             gen_s = call["times"][-1] - call["times"][0]
@@ -269,6 +296,12 @@ def summarise(rows: list[dict]) -> dict:
         },
         "rejection_reasons": dict(reasons.most_common()),
         "kept_failing_recheck": sum(bool(r.get("recheck")) for r in kept),
+        # kept answers the model ran past the token limit on (shown up to the last whole
+        # sentence), and the citation markers the guard moved back or re-pointed in them
+        "kept_cut_off": sum(bool(r.get("cut_off")) for r in kept),
+        "kept_markers_moved": sum((r.get("repairs") or {}).get("moved", 0) for r in kept),
+        "kept_markers_repointed": sum((r.get("repairs") or {}).get("repointed", 0) for r in kept),
+        "kept_echoes_dropped": sum((r.get("repairs") or {}).get("dropped", 0) for r in kept),
         "kept_grounding_mean": round(statistics.mean(grounded), 3) if grounded else None,
         "kept_grounding_below_1": sum(g < 1 for g in grounded),
         "kept_language_match": share(kept, "lang_match"),
@@ -286,7 +319,7 @@ def markdown(summary: dict, rows: list[dict], args: argparse.Namespace) -> str:
     lines = [
         "# Real local model: Qwen2.5-Coder-1.5B-Instruct (llama.cpp), guarded",
         "",
-        f"Generated by `eval/llm_local_eval.py --per-kind {args.per_kind} --max-tokens "
+        f"Generated by `eval/llm_local_eval.py --per-kind {args.per_kind} --offset {args.offset} --max-tokens "
         f"{args.max_tokens} --timeout {args.timeout}`; raw answers in "
         "eval/reports/llm-local/cases.jsonl (not committed).",
         "",
@@ -309,6 +342,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--per-kind", type=int, default=10, help="cases per dataset (10 -> 40)")
     ap.add_argument("--base-url", help="a running server; default: start one")
+    ap.add_argument("--offset", type=int, default=0, help="skip that many selections")
     ap.add_argument("--max-tokens", type=int, default=256)
     ap.add_argument("--timeout", type=float, default=60.0, help="seconds per model call")
     ap.add_argument("--out", type=Path, default=RAW / "summary", help="report path, no suffix")
@@ -328,7 +362,7 @@ def main() -> int:
         peer = Peer(GGUF, RAW / "server.log", n_ctx=4096, alias=ALIAS, chat_format=None)
     base_url = args.base_url or peer.base_url
     try:
-        rows = run(pick_cases(args.per_kind), base_url, args.timeout, args.max_tokens)
+        rows = run(pick_cases(args.per_kind, args.offset), base_url, args.timeout, args.max_tokens)
     finally:
         if peer:
             peer.stop()

@@ -7,10 +7,10 @@ import hashlib
 
 import pytest
 
-from bot.answer.chain import complete_sentences
 from bot.answer.cited import all_clear_verdict, check_sentences, parse
 from bot.answer.gguf import SplitModel, assemble
 from bot.answer.llm import MAX_MODEL_PASSAGES, model_passages
+from bot.answer.model_text import complete_sentences, whole_sentences, without_repeated_verdict
 from bot.records import Chunk, Passage
 
 
@@ -42,10 +42,28 @@ def test_supported_cited_sentences_pass_and_labels_are_skipped():
     assert result.problems == [] and result.sentences == 2 and result.supported == 2
 
 
-def test_sentence_not_supported_by_the_passage_it_cites_is_reported():
-    text = "马上停止操作，不再转出任何一笔钱。[3]"  # true, but passage 3 does not say it
+def test_sentence_no_shown_passage_supports_is_reported_with_its_marker():
+    text = "对方承诺三天内一定放款，可以放心。[1]"  # no shown passage says this
     result = check_sentences(text, SHOWN)
-    assert result.problems and result.problems[0].startswith("unsupported sentence [3]")
+    assert result.problems and result.problems[0].startswith("unsupported sentence [1]")
+    assert result.repointed == 0 and result.text == text
+
+
+def test_wrong_marker_is_repointed_to_the_passage_that_supports_the_sentence():
+    text = "马上停止操作，不再转出任何一笔钱。[3]"  # true, but passage 3 does not say it; 2 does
+    result = check_sentences(text, SHOWN)
+    assert result.problems == [] and result.repointed == 1
+    assert result.text == "马上停止操作，不再转出任何一笔钱。[2]"
+
+
+def test_repointing_keeps_the_marker_for_the_sentences_that_leaned_on_it():
+    # "A。B。[3]": A is what [3] says, B is what [2] says; B gets [2], A keeps [3]
+    text = "- 立即拨打110报警，并联系开户银行。马上停止操作，不再转出任何一笔钱。[3]"
+    result = check_sentences(text, SHOWN)
+    assert result.problems == [] and result.repointed == 1
+    assert (
+        result.text == "- 立即拨打110报警，并联系开户银行。[3]马上停止操作，不再转出任何一笔钱。[2]"
+    )
 
 
 def test_late_marker_is_moved_back_only_when_provable():
@@ -142,3 +160,96 @@ def test_gguf_is_assembled_in_order_and_checked(tmp_path, monkeypatch):
 )
 def test_a_first_line_that_gives_the_all_clear_is_caught(text: str, flagged: bool):
     assert all_clear_verdict(text) is flagged
+
+
+def test_missing_marker_is_added_when_a_shown_passage_supports_the_sentence():
+    text = "不靠谱。\n现在怎么做：\n- 马上停止操作，不再转出任何一笔钱。"
+    result = check_sentences(text, SHOWN, pattern="虚假贷款")
+    assert result.problems == [] and result.repointed == 1
+    # a verdict-only line (no passage's own words) gets no marker; the step gets [2]
+    assert result.text.splitlines() == [
+        "不靠谱。",
+        "现在怎么做：",
+        "- 马上停止操作，不再转出任何一笔钱。[2]",
+    ]
+    # a first line that names the pattern cites the passage that describes it
+    named = check_sentences("不靠谱，这是虚假贷款。", SHOWN, pattern="虚假贷款")
+    assert named.text == "不靠谱，这是虚假贷款。[1]"
+
+
+def test_a_sentence_that_repeats_the_question_is_dropped_with_its_empty_section():
+    question = "客服刚刚让我开了屏幕共享，我银行卡里的钱好像少了，怎么办"
+    shown = [passage("客服让你开屏幕共享，是为了看你的银行卡和验证码，钱会被转走。"), TODO]
+    text = (
+        "不靠谱。\n要点：\n- 客服刚刚让我开了屏幕共享，我银行卡里的钱好像少了。\n"
+        "现在怎么做：\n- 马上停止操作，不再转出任何一笔钱。[2]"
+    )
+    result = check_sentences(text, shown, question=question)
+    assert result.problems == [] and result.dropped == 1
+    assert result.text == "不靠谱。\n现在怎么做：\n- 马上停止操作，不再转出任何一笔钱。[2]"
+    # the passage's own sentence is no echo, though it shares words with the question
+    ok = "不靠谱。\n要点：\n- 客服让你开屏幕共享，是为了看你的银行卡和验证码。[1]"
+    kept = check_sentences(ok, shown, question=question)
+    assert kept.problems == [] and kept.dropped == 0 and kept.text == ok
+    # an echo on the first line (the verdict) is reported, not dropped
+    first = check_sentences(
+        "客服刚刚让我开了屏幕共享，我银行卡里的钱好像少了。", shown, question=question
+    )
+    assert first.problems[0].startswith("restates the question") and first.dropped == 0
+
+
+def test_a_short_answer_sharing_the_question_s_word_is_no_echo():
+    result = check_sentences(
+        "No, that is not legal.", SHOWN, question="Is it legal to sell my loan?"
+    )
+    assert not any(p.startswith("restates") for p in result.problems)
+
+
+@pytest.mark.parametrize(
+    "cut, kept",
+    [
+        (
+            "要点：\n- 骗子会让你先办贷款。[2]\n现在怎么做：\n- 马上停",
+            "要点：\n- 骗子会让你先办贷款。[2]",
+        ),
+        ("Key facts:\n- They ask for fees.[1] Then they", "Key facts:\n- They ask for fees.[1]"),
+        ("Key facts:\n- They ask", ""),
+        ("没有句号", ""),
+    ],
+)
+def test_whole_sentences_of_an_answer_cut_at_the_token_limit(cut, kept):
+    assert whole_sentences(cut) == kept
+
+
+VERDICT = "不靠谱，很可能是骗局：这是典型的「职业背债」。"
+
+
+@pytest.mark.parametrize(
+    "text, rest",
+    [
+        ("不靠谱，很可能是职业背债。[1]\n要点：\n- a", "要点：\n- a"),  # said again: dropped
+        ("要点：\n- a", "要点：\n- a"),  # starts with a section, as asked
+        ("\n骗子先让你办贷款。[1]\n要点：", "\n骗子先让你办贷款。[1]\n要点："),  # a fact stays
+    ],
+)
+def test_a_first_line_repeating_the_chain_s_verdict_is_dropped(text, rest):
+    assert without_repeated_verdict(text, VERDICT) == rest
+
+
+def test_a_sentence_that_only_says_the_chain_s_verdict_again_is_dropped():
+    verdict = "不靠谱，很可能是骗局：这是典型的「虚假贷款」。"
+    text = "要点：\n- 不可信。\n现在怎么做：\n- 马上停止操作，不再转出任何一笔钱。[2]"
+    result = check_sentences(text, SHOWN, pattern="虚假贷款", verdict=verdict)
+    assert result.problems == [] and result.dropped == 1
+    assert result.text == "现在怎么做：\n- 马上停止操作，不再转出任何一笔钱。[2]"
+    # without a verdict from the chain, the same sentence is the model's own verdict: kept
+    assert check_sentences(text, SHOWN, pattern="虚假贷款").dropped == 0
+
+
+def test_a_sentence_said_twice_is_kept_once():
+    verdict = "这很可能是「虚假贷款」，先做下面这几件事。"
+    step = "- 马上停止操作，不再转出任何一笔钱。[2]"
+    text = f"要点：\n{step}\n现在怎么做：\n{step}"
+    result = check_sentences(text, SHOWN, pattern="虚假贷款", verdict=verdict)
+    assert result.problems == [] and result.dropped == 1
+    assert result.text == f"要点：\n{step}"

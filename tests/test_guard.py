@@ -100,6 +100,7 @@ def test_dates_durations_and_markers_are_not_facts_to_check(text: str) -> None:
         "你可以找专业的追款公司帮你追回。",
         "Hire a fund recovery company to chase the scammers.",
         "Pay a small fee to the recovery agent and they will handle it.",
+        "What to do now:\n- Pay the fee and still owe the whole debt.",  # a consequence as a step
     ],
 )
 def test_broken_promises_found(text: str) -> None:
@@ -117,6 +118,8 @@ def test_broken_promises_found(text: str) -> None:
         "Never pay a recovery company that contacts you.",
         "Scammers claim they can guarantee approval.",
         "尽快报警并联系银行，能否追回取决于资金流向。",
+        "- Pay nothing up front: a real lender takes fees from the loan, if at all.",
+        "You pay the fee and still owe the whole debt.",
     ],
 )
 def test_negated_or_quoted_promises_pass(text: str) -> None:

@@ -6,7 +6,6 @@ import pytest
 
 from bot.answer.chain import AnswerChain
 from bot.answer.llm import LLMGenerator, make_chat_model
-from bot.answer.verify import markers
 from bot.config import Settings
 from tests.openai_stub import FakeOpenAIServer, passage, quoting
 
@@ -71,13 +70,18 @@ def test_streaming_endpoint_is_supported(indexed, server):
     assert server.requests[0].get("stream") is True
 
 
-def test_citations_to_unretrieved_passages_are_stripped(indexed, server):
-    # passage 2 restated with a marker that points nowhere: supported, so kept, marker gone
+def test_a_marker_pointing_nowhere_is_pointed_at_the_passage_that_says_it(indexed, server):
+    # passage 2 restated with a marker that points nowhere: supported by passage 2, so it
+    # cites passage 2's article (the guard proves it) and [99] is gone
     server.replies.append(lambda body: f"{passage(body, 1)}[1]\n{passage(body, 2)}[99]")
     answer = chain_for(indexed, server).answer(QUESTION)
     assert answer.mode == "openai", answer.extra["rejected"]
-    assert "[99]" not in answer.text and set(markers(answer.text)) == {1}
-    assert answer.extra["removed_markers"] == [99]
+    assert "[99]" not in answer.text
+    shown = answer.extra["shown"]
+    assert [c.doc_id for c in answer.citations] == list(
+        dict.fromkeys([shown[0].chunk.doc_id, shown[1].chunk.doc_id])
+    )
+    assert answer.extra["citation_repairs"]["repointed"] >= 1
 
 
 def test_sentence_citing_nothing_real_and_supported_by_nothing_is_rejected(indexed, server):
@@ -115,14 +119,44 @@ def test_invented_hotline_or_promise_is_rejected(indexed, server):
     assert any("promise" in p for p in answer.extra["rejected"])
 
 
+def first_sentence(body: dict, n: int) -> str:
+    text = passage(body, n)
+    return text[: text.index("。") + 1] if "。" in text else text
+
+
 @pytest.mark.parametrize("streaming", [False, True])
-def test_answer_cut_off_at_the_token_limit_is_not_shown(indexed, server, streaming):
-    # grounded and cited so far, but unfinished: the model stopped at max_tokens
-    server.replies.append(("length", quoting(1, 2)))
+def test_answer_cut_off_with_one_whole_sentence_is_not_shown(indexed, server, streaming):
+    # grounded and cited so far, but the model stopped at max_tokens after one sentence
+    server.replies.append(("length", lambda body: f"{first_sentence(body, 1)}[1]\n- 对方还会要求"))
     answer = chain_for(indexed, server, streaming=streaming).answer(QUESTION)
     assert answer.mode == "extractive"
     assert answer.notice and "未通过核对" in answer.notice
     assert any("cut off" in p for p in answer.extra["rejected"])
+
+
+@pytest.mark.parametrize("streaming", [False, True])
+def test_answer_cut_off_keeps_its_whole_checked_sentences(indexed, server, streaming):
+    def reply(body: dict) -> str:
+        return f"{first_sentence(body, 1)}[1]\n要点：\n- {first_sentence(body, 2)}[2]\n现在怎么做：\n- 对方"
+
+    server.replies.append(("length", reply))
+    chain = chain_for(indexed, server, streaming=streaming)
+    if streaming:
+        pieces = list(chain.stream(QUESTION))
+        answer = pieces[-1]
+        assert "".join(pieces[:-1]) == answer.text  # what was shown is the answer, nothing more
+    else:
+        answer = chain.answer(QUESTION)
+    assert answer.mode == "openai" and answer.notice is None, answer.extra["rejected"]
+    assert answer.extra["cut_off"] is True
+    assert not answer.text.endswith("对方") and "现在怎么做" not in answer.text
+    assert answer.text.splitlines()[-1].endswith("]")
+
+
+def test_a_finished_answer_is_not_marked_cut_off(indexed, server):
+    server.replies.append(quoting(1, 2))
+    answer = chain_for(indexed, server).answer(QUESTION)
+    assert answer.mode == "openai" and answer.extra["cut_off"] is False
 
 
 def test_model_copying_the_prompt_is_rejected(indexed, server):
@@ -197,3 +231,53 @@ def test_stream_of_a_good_answer_is_released_in_pieces(indexed, server):
     final = out[-1]
     assert final.mode == "openai", final.extra["rejected"]
     assert len(out) > 2 and "".join(out[:-1]) == final.text  # more than one release
+
+
+def test_the_first_line_is_the_chain_s_verdict_not_the_model_s(indexed, server):
+    # the model says the verdict again (it was told not to) and then quotes a passage
+    server.replies.append(lambda body: "不靠谱，这是骗局。[1]\n要点：\n" + quoting(1)(body))
+    chain = chain_for(indexed, server)
+    answer = chain.answer(QUESTION)
+    assert answer.mode == "openai", answer.extra["rejected"]
+    extractive = indexed.chain.answer(QUESTION)
+    verdict = extractive.text.splitlines()[0]
+    # the same fixed first line as the extractive answer (prompts/compose.yaml), once
+    assert answer.text.splitlines()[0] == verdict and "不靠谱，这是骗局" not in answer.text
+    assert answer.text.splitlines()[1] == "要点："
+    # the model was told the first line is written, and what it says
+    assert verdict in server.requests[0]["messages"][-1]["content"]
+
+
+def test_a_model_first_line_calling_it_real_is_rejected_though_the_verdict_is_the_chain_s(
+    indexed, server
+):
+    server.replies.append(lambda body: "是的，这是正常的放款流程。\n" + quoting(1)(body))
+    answer = chain_for(indexed, server).answer(QUESTION)
+    assert (
+        answer.mode == "extractive"
+        and "first line calls it real or safe" in answer.extra["rejected"]
+    )
+
+
+def test_stream_shows_the_verdict_before_the_model_writes(indexed, server):
+    server.replies.append(quoting(1, 2))
+    pieces = list(chain_for(indexed, server, streaming=True).stream(QUESTION))
+    final = pieces[-1]
+    assert final.mode == "openai", final.extra["rejected"]
+    assert pieces[0] == final.text.splitlines()[0] + "\n"  # the verdict, before any model text
+    assert "".join(pieces[:-1]) == final.text
+
+
+def test_stream_goes_on_after_a_dropped_first_sentence(indexed, server):
+    # the model's first bullet only restates the question (dropped); the rest is grounded
+    def reply(body: dict) -> str:
+        return f"要点：\n- {QUESTION.rstrip('？')}。\n现在怎么做：\n" + quoting(1)(body)
+
+    server.replies.append(reply)
+    pieces = list(chain_for(indexed, server, streaming=True).stream(QUESTION))
+    final = pieces[-1]
+    assert final.mode == "openai", final.extra["rejected"]
+    assert (
+        QUESTION.rstrip("？") not in final.text and final.extra["citation_repairs"]["dropped"] == 1
+    )
+    assert "".join(pieces[:-1]) == final.text

@@ -83,18 +83,18 @@ class RecordingGenerator(LLMGenerator):
         super().__init__(model)
         self.raw: list[str] = []
 
-    def generate(self, question, lang, passages, history=None, pattern=""):
+    def generate(self, *args, **kwargs):
         try:
-            text = super().generate(question, lang, passages, history, pattern)
+            text = super().generate(*args, **kwargs)
         except AnswerCutOff as exc:  # the chain rejects it; the test still wants the text
             self.raw.append(exc.text)
             raise
         self.raw.append(text)
         return text
 
-    def stream(self, question, lang, passages, history=None, pattern=""):
+    def stream(self, *args, **kwargs):
         self.raw.append("")  # filled as the pieces arrive (the chain may stop it early)
-        for piece in super().stream(question, lang, passages, history, pattern):
+        for piece in super().stream(*args, **kwargs):
             self.raw[-1] += piece
             yield piece
 

@@ -3,14 +3,18 @@
 `AnswerChain.answer()` returns an `Answer`; `stream()` yields text pieces and then the final
 `Answer`. The extractive composer is the default and the fallback for the `openai` generator:
 an error, a timeout, or an answer with no valid citation falls back, and the response says so
-(`mode`, `notice`). Follow-ups are retrieved with the previous user turn. Safety triage runs in
-`responder.py` before this chain. This module never imports a UI or a database.
+(`mode`, `notice`). A model writes only the sections of its answer: the first line, the
+verdict that answers what was asked and names the pattern, is the composer's fixed wording
+(the same line the extractive answer starts with). A model answer cut at the token limit is
+kept up to its last whole sentence when that still passes every check. Follow-ups are
+retrieved with the previous user turn. Safety triage runs in `responder.py` before this
+chain. This module never imports a UI or a database.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
-import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -20,6 +24,12 @@ from langchain_core.runnables import RunnableLambda
 from bot.answer.cited import all_clear_verdict, check_sentences, verdict_text
 from bot.answer.compose import ExtractiveComposer, pattern_topic
 from bot.answer.llm import AnswerCutOff, LLMGenerator, model_passages
+from bot.answer.model_text import (
+    MIN_CUT_SENTENCES,
+    complete_sentences,
+    whole_sentences,
+    without_repeated_verdict,
+)
 from bot.answer.retrieve import Retriever
 from bot.answer.topic_model import NamedPattern
 from bot.answer.verify import Verified, verify_citations
@@ -50,6 +60,9 @@ class Turn:
     out_of_scope: bool = False  # the question-topic model says the knowledge base has nothing
     shown: list[Passage] | None = None  # the passages the model was shown (its [n] numbering)
     ask: str = ""  # what the question asks (the composer's classifier), once it is needed
+    cut: bool = False  # the model stopped at the token limit: `text` is its whole sentences
+    verdict: str = ""  # the first line the chain wrote for a model's answer (prompts/compose.yaml)
+    repairs: dict | None = None  # what the guard mended in the model's text (bot/answer/cited.py)
 
 
 class AnswerChain:
@@ -86,13 +99,15 @@ class AnswerChain:
     ) -> Iterator[str | Answer]:
         """Text pieces as they are ready, then the final Answer.
 
-        Extractive answers stream line by line. A model's answer is streamed from the model
-        and released sentence by sentence, each once the text up to it passes the same checks
-        as a whole answer (`_check_model_text`); a sentence is released only when the next one
-        has begun, so a late [n] can still be moved back. When a later sentence fails (the
-        model is then stopped), the model fails or is cut off, nothing more is released and
-        the final Answer is the extractive one with its notice: front ends show the final
-        Answer in place of the pieces (a verified prefix, never unchecked text).
+        Extractive answers stream line by line. A model's answer starts with the chain's own
+        first line (the verdict of `prompts/compose.yaml`, shown before the model starts);
+        the model's sections follow, released sentence by sentence, each once the text up to
+        it passes the same checks as a whole answer (`_check_model_text`); a sentence is
+        released only when the next one has begun, so a late [n] can still be moved back.
+        When a later sentence fails (the model is then stopped) or the model fails, nothing
+        more is released and the final Answer is the extractive one with its notice: front
+        ends show the final Answer in place of the pieces (a verified prefix, never unchecked
+        text). Cut off at the token limit, the answer ends at its last whole sentence.
         """
         if self.llm is None:
             answer = self.answer(question, history, lang)
@@ -104,16 +119,22 @@ class AnswerChain:
             yield self._verify(turn)
             return
         turn.shown = model_passages(turn.passages, turn.lang)
-        raw, shown_text = "", ""
+        turn.verdict = self._verdict(turn)
+        raw, shown_text, ready_before = "", "", ""
+        if turn.verdict:  # the chain's own first line: shown before the model starts
+            shown_text = f"{turn.verdict}\n"
+            yield shown_text
         pieces = self.llm.stream(
-            turn.question, turn.lang, turn.shown, turn.history, self.pattern_name(turn)
-        )
+            turn.question, turn.lang, turn.shown, turn.history, self.pattern_name(turn),
+            turn.verdict,
+        )  # fmt: skip
         try:
             for piece in pieces:
                 raw += piece
                 ready = complete_sentences(raw)
-                if len(ready) <= len(shown_text) or not ready.strip():
+                if len(ready) <= len(ready_before) or not ready.strip():
                     continue
+                ready_before = ready
                 checked, problems = self._check_model_text(turn, ready, whole=False)
                 if problems:  # stop the model now: the answer cannot be shown whole
                     raw = ready  # _verify finds the same problems in it
@@ -124,8 +145,8 @@ class AnswerChain:
                     yield text[len(shown_text) :]
                     shown_text = text
             turn.text, turn.mode = raw, self.llm.name
-        except AnswerCutOff as exc:  # unfinished: rejected in _verify, with any other faults
-            turn.text, turn.mode, turn.rejected = exc.text, self.llm.name, [str(exc)]
+        except AnswerCutOff as exc:  # unfinished: its whole sentences are checked in _verify
+            turn.text, turn.mode, turn.cut = whole_sentences(exc.text), self.llm.name, True
         except Exception as exc:  # timeouts, connection errors, a server gone mid-stream
             log.warning("LLM generation failed, falling back to extractive: %s", exc)
             turn.notice = notice("llm_failed", turn.lang)
@@ -198,6 +219,7 @@ class AnswerChain:
             return turn
         if self.llm is not None:
             turn.shown = model_passages(turn.passages, turn.lang)
+            turn.verdict = self._verdict(turn)
             try:
                 turn.text = self.llm.generate(
                     turn.question,
@@ -205,11 +227,12 @@ class AnswerChain:
                     turn.shown,
                     turn.history,
                     pattern=self.pattern_name(turn),
+                    verdict=turn.verdict,
                 )
                 turn.mode = self.llm.name
                 return turn
-            except AnswerCutOff as exc:  # unfinished: rejected in _verify, with any other faults
-                turn.text, turn.mode, turn.rejected = exc.text, self.llm.name, [str(exc)]
+            except AnswerCutOff as exc:  # unfinished: its whole sentences are checked in _verify
+                turn.text, turn.mode, turn.cut = whole_sentences(exc.text), self.llm.name, True
                 return turn
             except Exception as exc:  # timeouts, connection errors, bad responses
                 log.warning("LLM generation failed, falling back to extractive: %s", exc)
@@ -226,6 +249,14 @@ class AnswerChain:
     def _compose(self, turn: Turn, passages: list[Passage] | None) -> str:
         return self.composer.compose(
             turn.question, turn.lang, passages or [], turn.pattern, self._ask(turn)
+        )
+
+    def _verdict(self, turn: Turn) -> str:
+        """The first line of a model's answer, written here, not by the model: the same fixed
+        words the extractive answer starts with (a small model once opened "是的，停息挂账是
+        真的。"). The model writes the sections after it."""
+        return self.composer.verdict(
+            turn.question, turn.lang, turn.passages or [], turn.pattern, self._ask(turn)
         )
 
     def pattern_name(self, turn: Turn) -> str:
@@ -246,20 +277,40 @@ class AnswerChain:
         answer must cite."""
         shown = turn.shown or turn.passages or []
         pattern = self.pattern_name(turn)
-        sentences = check_sentences(text, shown, pattern)
-        problems = list(sentences.problems)
-        if all_clear_verdict(text):
-            problems.append("first line calls it real or safe")
+        problems = ["first line calls it real or safe"] if all_clear_verdict(text) else []
+        text = without_repeated_verdict(text, turn.verdict)
+        sentences = check_sentences(
+            text, shown, pattern, turn.question, partial=not whole, verdict=turn.verdict
+        )
+        problems += sentences.problems
         checked = verify_citations(sentences.text, shown)
+        if not whole and not sentences.sentences:  # all dropped so far: nothing to judge yet
+            return self._with_verdict(turn, checked), problems
         if whole and not checked.citations:
             problems.append("no valid citation")
+        if whole and turn.cut and sentences.sentences < MIN_CUT_SENTENCES:
+            problems.append("answer cut off at the token limit (BOT_LLM_MAX_TOKENS)")
+        if whole:
+            turn.repairs = {
+                "moved": sentences.repaired,
+                "repointed": sentences.repointed,
+                "dropped": sentences.dropped,
+            }
         if self.guard is not None:
             # against what the model was shown (every sentence was already checked against
             # what it cites, above); the first line may name the pattern and say "不靠谱"
-            extra = verdict_text(pattern, text)
+            extra = verdict_text(pattern)
             sources = [p.text + extra for p in shown]
             problems.extend(self.guard(checked.text, sources))
-        return checked, problems
+        return self._with_verdict(turn, checked), problems
+
+    @staticmethod
+    def _with_verdict(turn: Turn, checked: Verified) -> Verified:
+        """The checked model text after the chain's own first line (no marker: it cites
+        nothing)."""
+        if not turn.verdict:
+            return checked
+        return dataclasses.replace(checked, text=f"{turn.verdict}\n{checked.text}")
 
     def _verify(self, turn: Turn) -> Answer:
         passages = turn.passages or []
@@ -304,25 +355,9 @@ class AnswerChain:
         answer.extra["removed_markers"] = checked.removed
         answer.extra["rejected"] = problems
         answer.extra["ask"] = self._ask(turn)  # what the answer took the question to ask
+        answer.extra["cut_off"] = turn.cut  # a model answer ended at its last whole sentence
+        answer.extra["citation_repairs"] = turn.repairs if turn.mode != "extractive" else None
         return answer
-
-
-def complete_sentences(text: str) -> str:
-    """The prefix of a streamed text that ends with a whole sentence AND is followed by the
-    start of the next one (a word, not a [n] marker): until then a late marker may still
-    belong to the last sentence. "" when there is none yet."""
-    ends = [m.end() for m in _SENTENCE_END.finditer(text)]
-    for end in reversed(ends):
-        after = text[end:]
-        follow = _AFTER_MARKS.match(after)
-        if follow and follow.end() < len(after) and _WORD.match(after[follow.end()]):
-            return text[: end + len(follow.group(1))]
-    return ""
-
-
-_SENTENCE_END = re.compile(r"[。！？!?]|\.(?=\s)")
-_AFTER_MARKS = re.compile(r"((?:\s*\[[\d,，、\s]+\])*)[\s\-*•]*")
-_WORD = re.compile(r"[\w\u4e00-\u9fff]")
 
 
 def notice(kind: str, lang: str) -> str:

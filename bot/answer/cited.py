@@ -15,7 +15,20 @@ returns the text and the problems found:
   ("…诈骗。\n[1] 对方…"). A run of markers before any words of a sentence is moved to the end
   of the previous sentence only when that sentence has no marker of its own and the guard can
   prove it is supported by one of those passages; otherwise the markers stay where they are
-  and count for the sentence they start.
+  and count for the sentence they start;
+- repair: a marker that names the wrong passage ("…诈骗。[1]" where only [3] says it), or a
+  missing marker, is pointed at the shown passage whose words cover the sentence best, only
+  when that passage provably supports it (`guard.supports`); a sentence no shown passage
+  supports keeps what it had and is reported. A first line made only of the pattern's name
+  and verdict words gets no marker. Both repairs are counted (`repaired`, `repointed`), so an
+  eval can say how often the model needed them.
+
+- a sentence after the first line that repeats the user's question or story more than any
+  passage ("- 客服刚刚让我开了屏幕共享…" as a key fact) is dropped (counted in `dropped`), with
+  a section label left empty by it; it adds nothing, and removing it adds no claim. On the
+  first line, the verdict, it is reported ("restates the question"). When the chain wrote the
+  first line (`verdict`), a sentence that only says that verdict again ("不可信。") is dropped
+  the same way.
 
 `all_clear_verdict(text)`: a first line that calls it real, safe or fine is rejected by the
 chain. Verdict and doubt words live in `bot/answer/verdicts.yaml`. Numbers, URLs, amounts and promises are checked elsewhere (`bot/safety/guard.py`). This
@@ -32,13 +45,15 @@ from pathlib import Path
 import yaml
 
 from bot.records import Passage
-from bot.safety.guard import supports
+from bot.safety.guard import SECTION_LABEL, content_tokens, overlap, supports
 
 _MARKER = re.compile(r"(\[\s*\d+(?:\s*[,，、]\s*\d+)*\s*\])")
 _END = re.compile(r"(?<=[。！？!?])|(?<=\.)(?=\s)")
 _BULLET = re.compile(r"^\s*(?:[-*•·]|\d+[.、)])\s+")
-_LABEL = re.compile(r"^\s*(?:[^\s。！？!?]{1,16}|[A-Za-z]+(?: [A-Za-z]+){0,4})\s*[：:]\s*$")
+_LABEL = SECTION_LABEL
 _WORD = re.compile(r"[\w\u4e00-\u9fff]")
+RESTATED_MIN = 0.6  # share of a sentence's words taken from the question that makes it an echo
+RESTATED_WORDS = 4  # content words a sentence needs before it can count as an echo
 VERDICTS_PATH = Path(__file__).resolve().parent / "verdicts.yaml"
 
 
@@ -61,9 +76,10 @@ def all_clear_verdict(text: str) -> bool:
     return bool(v["all_clear"][_lang(line)].match(line)) and not v["doubt"].search(line)
 
 
-def verdict_text(pattern: str, text: str) -> str:
-    """What a sentence may say beyond its passage: the pattern's name and verdict words."""
-    return f" {pattern} {_verdicts()['words'][_lang(text)]}"
+def verdict_text(pattern: str) -> str:
+    """What a sentence may say beyond its passage: the pattern's name and verdict words (of
+    both languages: an English answer may quote a Chinese term, and the reverse)."""
+    return f" {pattern} {' '.join(_verdicts()['words'].values())}"
 
 
 def _lang(text: str) -> str:
@@ -92,6 +108,7 @@ class Sentence:
 class Line:
     prefix: str
     sentences: list[Sentence]
+    dropped: bool = False  # every sentence of it restated the question: not rendered
 
     def render(self) -> str:
         return self.prefix + "".join(s.render() for s in self.sentences)
@@ -134,16 +151,32 @@ class SentenceCheck:
     text: str  # the answer, with provable late markers moved back
     problems: list[str]
     repaired: int  # markers moved
+    repointed: int  # wrong or missing markers pointed at the passage that supports it
+    dropped: int  # sentences that restated the question, the chain's verdict or themselves
     sentences: int  # sentences with words (label lines excluded)
     supported: int  # of those, supported by a passage they cite
 
 
-def check_sentences(text: str, passages: list[Passage], pattern: str = "") -> SentenceCheck:
+def check_sentences(
+    text: str,
+    passages: list[Passage],
+    pattern: str = "",
+    question: str = "",
+    partial: bool = False,
+    verdict: str = "",
+) -> SentenceCheck:
     """Repair provable late markers, then check every sentence against what it cites.
     `pattern` (the name of the pattern the chain chose) and the verdict words count as
-    supported: the first line is meant to say "不靠谱，这是<pattern>"."""
+    supported: the first line is meant to say "不靠谱，这是<pattern>". A sentence that is more
+    the user's `question` than any passage ("- 客服刚刚让我开了屏幕共享…" as a key fact) is
+    dropped (a passage that shares its words does not make the asker's story a fact); on the
+    first line it is reported. `verdict`: the first line the chain wrote; a sentence that only
+    says it again (supported by it and the verdict words more than by any passage: "不可信。") is
+    dropped too, wherever it stands. `partial`: `text` is a streamed prefix whose last line may still
+    get its marker, so no marker is added there yet (the released text must stay a prefix of
+    the final one)."""
     lines = parse(text)
-    extra = verdict_text(pattern, text)
+    extra = verdict_text(pattern)
     texts = [p.text + extra for p in passages]
 
     def valid(numbers: list[int]) -> list[int]:
@@ -151,6 +184,52 @@ def check_sentences(text: str, passages: list[Passage], pattern: str = "") -> Se
 
     def supported_by(sentence: Sentence, numbers: list[int]) -> bool:
         return any(supports(sentence.body, texts[n - 1]) for n in valid(numbers))
+
+    def echoes(sentence: Sentence) -> bool:
+        if not question or not _long(sentence.body):
+            return False
+        echo = overlap(sentence.body, question)
+        return echo >= RESTATED_MIN and echo > max(overlap(sentence.body, t) for t in texts)
+
+    said = f"{verdict} {extra}" if verdict else ""
+    raw = [p.text for p in passages]
+
+    def repeats_verdict(sentence: Sentence) -> bool:
+        """Supported by the chain's verdict line more than by any passage ("不可信。")."""
+        if not said:
+            return False
+        again = overlap(sentence.body, said)
+        return again >= RESTATED_MIN and again > max(
+            (overlap(sentence.body, t) for t in raw), default=0
+        )
+
+    seen: set[str] = set()
+
+    def repeated(sentence: Sentence) -> bool:
+        """Said before in this answer (a small model writes one step under two labels)."""
+        key = re.sub(r"\W", "", sentence.body)
+        if not key:
+            return False
+        if key in seen:
+            return True
+        seen.add(key)
+        return False
+
+    def noise(sentence: Sentence) -> bool:
+        if _LABEL.match(sentence.body):
+            return False
+        return echoes(sentence) or repeats_verdict(sentence) or repeated(sentence)
+
+    dropped = 0
+    worded = [line for line in lines if any(x.has_words() for x in line.sentences)]
+    # the first line is the model's own verdict when the chain wrote none: an echo of the
+    # question there is reported below, not dropped
+    for line in worded if verdict else worded[1:]:
+        keep = [x for x in line.sentences if not noise(x)]
+        if len(keep) < len(line.sentences):
+            dropped += len(line.sentences) - len(keep)
+            line.sentences = keep
+            line.dropped = not any(x.has_words() for x in keep)
 
     repaired = 0
     previous: Sentence | None = None
@@ -163,21 +242,42 @@ def check_sentences(text: str, passages: list[Passage], pattern: str = "") -> Se
             if s.has_words() and not _LABEL.match(s.body):
                 previous = s
 
+    repointed = 0
+    for k, line in enumerate(lines):
+        cited_of = _line_citations(line, valid)  # before any change
+        open_line = partial and k == len(lines) - 1
+        for i in range(len(line.sentences) - 1, -1, -1):
+            s, cited = line.sentences[i], cited_of[i]
+            if not s.has_words() or _LABEL.match(s.body) or supported_by(s, cited):
+                continue
+            if open_line and not cited:
+                continue
+            # the passage whose own words cover the sentence best (not the shared verdict words)
+            best = max(range(1, len(texts) + 1), key=lambda n: overlap(s.body, raw[n - 1]))
+            if not overlap(s.body, raw[best - 1]) or not supports(s.body, texts[best - 1]):
+                continue
+            if valid(s.cites + s.lead):  # earlier sentences that leaned on them keep them
+                for j in range(i):
+                    t = line.sentences[j]
+                    leaned = not valid(t.cites + t.lead) and cited_of[j] == cited
+                    if leaned and t.has_words() and supported_by(t, cited):
+                        t.cites = list(cited)
+            s.lead, s.cites = [], [best]
+            repointed += 1
+
     problems: list[str] = []
     counted = supported = 0
     for line in lines:
         # a line's last markers cover the sentences of that line that have none of their own
         # ("A。B。[2]"): each of them is still checked against [2]
-        inherited: list[int] = []
-        for s in reversed(line.sentences):
-            own = valid(s.cites + s.lead)
-            inherited = own or inherited
+        for s, cited in zip(line.sentences, _line_citations(line, valid), strict=True):
             if not s.has_words() or _LABEL.match(s.body):
                 continue
             counted += 1
-            cited = own or inherited
             short = s.body.strip()[:40]
-            if cited:
+            if echoes(s):
+                problems.append(f"restates the question: {short}")
+            elif cited:
                 if supported_by(s, cited):
                     supported += 1
                 else:
@@ -186,5 +286,33 @@ def check_sentences(text: str, passages: list[Passage], pattern: str = "") -> Se
                 supported += 1  # no marker, but a passage it was shown supports it
             else:
                 problems.append(f"uncited unsupported sentence: {short}")
-    new_text = "\n".join(line.render() for line in lines)
-    return SentenceCheck(new_text, problems, repaired, counted, supported)
+    new_text = "\n".join(_render(lines) if dropped else [line.render() for line in lines])
+    return SentenceCheck(new_text, problems, repaired, repointed, dropped, counted, supported)
+
+
+def _render(lines: list[Line]) -> list[str]:
+    """Lines without the dropped ones, and without a section label whose lines all went."""
+    out = [line.render() for line in lines if not line.dropped]
+    keep = []
+    for i, text in enumerate(out):
+        rest = [x for x in out[i + 1 :] if x.strip()]
+        if _LABEL.match(text) and (not rest or _LABEL.match(rest[0])):
+            continue
+        keep.append(text)
+    return keep
+
+
+def _long(sentence: str) -> bool:
+    """Long enough to be a restated story, not a short answer ("No, that is not legal.")."""
+    return len(content_tokens(sentence)) >= RESTATED_WORDS
+
+
+def _line_citations(line: Line, valid) -> list[list[int]]:
+    """Per sentence of a line, the valid markers it answers to: its own, else those of the
+    next sentence in the line that has some ("A。B。[2]": A answers to [2])."""
+    out: list[list[int]] = []
+    inherited: list[int] = []
+    for s in reversed(line.sentences):
+        inherited = valid(s.cites + s.lead) or inherited
+        out.append(inherited)
+    return out[::-1]

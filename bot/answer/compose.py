@@ -111,12 +111,10 @@ class ExtractiveComposer:
         lures = self._section_sentences(kin, top.doc_id, "lures", MAX_LURES, used, cite)
         todo = self._section_sentences(same, top.doc_id, "todo", MAX_TODO, used, cite)
         help_ = self._section_sentences(same, top.doc_id, "help", MAX_HELP, used, cite)
-        topic = self.taxonomy.topics.get(pattern) if pattern else None
-        name = topic.name(lang).split("/")[0].strip() if topic else ""
         return load_prompt("compose").render(
             lang,
             ask=ask,
-            pattern=name,
+            pattern=self._name(pattern, lang),
             lead=lead,
             order=list(SECTION_ORDER[ask]),
             facts=facts,
@@ -124,6 +122,30 @@ class ExtractiveComposer:
             todo=todo,
             help=help_,
         )
+
+    def verdict(
+        self,
+        question: str,
+        lang: str,
+        passages: list[Passage],
+        pattern: str | None = "",
+        ask: str = "",
+    ) -> str:
+        """The answer's first line alone: the fixed words of `prompts/compose.yaml` that answer
+        what was asked and name the pattern ("不靠谱，很可能是骗局：这是典型的「职业背债」。").
+        A model's answer starts with it too (bot/answer/chain.py). "" when the template has no
+        first line for this question (no pattern named and a yes/no, legal or how question)."""
+        if pattern == "":
+            pattern = pattern_topic(passages, lang)
+        ask = ask or self.asks.classify(question, lang)
+        text = load_prompt("compose").render(
+            lang, ask=ask, pattern=self._name(pattern, lang), lead="", order=[]
+        )
+        return text.strip().splitlines()[0].strip() if text.strip() else ""
+
+    def _name(self, pattern: str | None, lang: str) -> str:
+        topic = self.taxonomy.topics.get(pattern) if pattern else None
+        return topic.name(lang).split("/")[0].strip() if topic else ""
 
     def _facts(
         self,

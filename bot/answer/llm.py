@@ -101,9 +101,11 @@ class LLMGenerator:
         passages: list[Passage],
         history: list[dict] | None = None,
         pattern: str = "",
+        verdict: str = "",
     ) -> list[BaseMessage]:
         """System text, the worked example, recent history, then passages + question (+ the
-        name of the pattern the chain chose, for the first line to name)."""
+        name of the pattern the chain chose and the first line the chain wrote, which the
+        model continues after)."""
         prompt = load_prompt("answer")
         msgs: list[BaseMessage] = [SystemMessage(prompt.render("system"))]
         for ex in prompt.examples:  # the worked example: the same text in every request
@@ -116,7 +118,12 @@ class LLMGenerator:
         msgs.append(
             HumanMessage(
                 prompt.render(
-                    "user", question=question, lang=lang, passages=passages, pattern=pattern
+                    "user",
+                    question=question,
+                    lang=lang,
+                    passages=passages,
+                    pattern=pattern,
+                    verdict=verdict,
                 )
             )
         )
@@ -129,8 +136,11 @@ class LLMGenerator:
         passages: list[Passage],
         history: list[dict] | None = None,
         pattern: str = "",
+        verdict: str = "",
     ) -> str:
-        reply = self.model.invoke(self.messages(question, lang, passages, history, pattern))
+        reply = self.model.invoke(
+            self.messages(question, lang, passages, history, pattern, verdict)
+        )
         if (reply.response_metadata or {}).get("finish_reason") == "length":
             raise AnswerCutOff(
                 "answer cut off at the token limit (BOT_LLM_MAX_TOKENS)", str(reply.content)
@@ -144,12 +154,13 @@ class LLMGenerator:
         passages: list[Passage],
         history: list[dict] | None = None,
         pattern: str = "",
+        verdict: str = "",
     ) -> Iterator[str]:
         """The model's text as it arrives (SSE). Raises AnswerCutOff at the end when the model
         stopped at the token limit. Streams even when the model was built with `streaming=False`
         (langchain's `.stream()` would otherwise make one blocking call)."""
         text, finish = "", None
-        msgs = self.messages(question, lang, passages, history, pattern)
+        msgs = self.messages(question, lang, passages, history, pattern, verdict)
         model = self.model
         if getattr(model, "streaming", None) is False:
             model = model.model_copy(update={"streaming": True})
@@ -163,4 +174,4 @@ class LLMGenerator:
 
 
 def _vars(example: dict) -> dict:
-    return {k: example.get(k, "") for k in ("question", "lang", "pattern")}
+    return {k: example.get(k, "") for k in ("question", "lang", "pattern", "verdict")}

@@ -90,6 +90,9 @@ _FEES = [
     r"(找|委托|联系|请|花钱请)(一家|一个)?(专业的?)?(中介|代理|追款公司|追回机构|维权机构|律师团队|黑客|追损|债务优化公司|征信修复公司|反催收)(帮你|帮忙|代为|去|来)?(追回|维权|协商|处理|修复|追讨|谈)",
     r"\bpay (a |the |an |small |their |your )?(\w+ )?(fee|deposit|commission|retainer)\b.{0,30}\b(agent|agency|company|service|broker|lawyer|recovery|hacker|specialist|firm)",
     r"\b(hire|use|contact|pay) (a |an )?(fund |money |asset |crypto )?(recovery|debt relief|debt settlement|credit repair) (agents?|company|companies|services?|firms?|experts?|specialists?)\b",
+    # a line (or bullet) that opens with "Pay …": a consequence copied as a step ("What to do
+    # now: - Pay the fee and still owe the whole debt.")
+    r"(?m)^\s*(?:[-*•]\s*|\d+[.、)]\s*)?pay\b(?!\s+(?:nothing|no\b|only|attention|close))",
 ]
 _PROMISE_RE = [re.compile(p, re.I) for p in _PROMISES + _FEES]
 _QUOTES = {"“": "”", "「": "」", "『": "』", '"': '"', "‘": "’", "《": "》"}
@@ -213,11 +216,21 @@ def _tokens(text: str) -> frozenset[str]:
     return frozenset(w for w in words if w not in _EN_STOP and len(w) > 1)
 
 
+def content_tokens(text: str) -> frozenset[str]:
+    """The content words `supports` and `overlap` compare (jieba words for Chinese)."""
+    return _tokens(text)
+
+
+def overlap(sentence: str, passage: str) -> float:
+    """Share of the sentence's content tokens that occur in the passage (0 without tokens)."""
+    tokens = _tokens(sentence)
+    return len(tokens & _tokens(passage)) / len(tokens) if tokens else 0.0
+
+
 def supports(sentence: str, passage: str) -> bool:
     """True when at least `OVERLAP_MIN` of the sentence's content tokens occur in the passage
     (a sentence without content tokens is supported by nothing)."""
-    tokens = _tokens(sentence)
-    return bool(tokens) and len(tokens & _tokens(passage)) / len(tokens) >= OVERLAP_MIN
+    return overlap(sentence, passage) >= OVERLAP_MIN
 
 
 def grounding_score(
@@ -242,6 +255,8 @@ def grounding_score(
     return round(supported / scored, 3) if scored else 0.0
 
 
+# a section label line of an answer ("要点：", "What to do now:"): a heading, not a claim
+SECTION_LABEL = re.compile(r"^\s*(?:[^\s。！？!?]{1,16}|[A-Za-z]+(?: [A-Za-z]+){0,4})\s*[：:]\s*$")
 GROUNDING_MIN = 0.6  # below this share of supported sentences, a model answer is replaced
 
 
@@ -282,7 +297,8 @@ class OutputGuard:
             s for s in re.split(r"(?<=[。！？!?])|(?<=\.)\s+|\n+", text) if s and s.strip()
         ]
         sentences = [re.sub(r"\[\d+\]", "", s).strip(" -") for s in sentences]
-        score = grounding_score([s for s in sentences if s], [sources] * len(sentences))
+        sentences = [s for s in sentences if s and not SECTION_LABEL.match(s)]  # "要点："
+        score = grounding_score(sentences, [sources] * len(sentences))
         if score < GROUNDING_MIN:
             problems.append(f"grounding {score} < {GROUNDING_MIN}")
         return problems
