@@ -253,3 +253,22 @@ def test_a_sentence_said_twice_is_kept_once():
     result = check_sentences(text, SHOWN, pattern="虚假贷款", verdict=verdict)
     assert result.problems == [] and result.dropped == 1
     assert result.text == f"要点：\n{step}"
+
+
+def test_a_sentence_that_drops_the_passage_s_negation_is_reported():
+    never = passage(
+        "Real lenders never charge upfront fees before the loan reaches you. Ask the bank.",
+        lang="en",
+    )
+    flipped = check_sentences(
+        "Real lenders charge upfront fees before the loan reaches you.[1]", [never]
+    )
+    assert any(p.startswith("negation differs") for p in flipped.problems)
+    same = check_sentences(
+        "Real lenders never charge upfront fees before the loan reaches you.[1]", [never]
+    )
+    assert same.problems == []
+    # Chinese: "不再转出" copied as "再转出"
+    zh = check_sentences("马上停止操作，再转出一笔钱。[2]", SHOWN)
+    assert any(p.startswith("negation differs") for p in zh.problems)
+    assert check_sentences("马上停止操作，不再转出任何一笔钱。[2]", SHOWN).problems == []

@@ -23,6 +23,8 @@ returns the text and the problems found:
   and verdict words gets no marker. Both repairs are counted (`repaired`, `repointed`), so an
   eval can say how often the model needed them.
 
+- a sentence whose closest passage sentence is negated when it is not, or the reverse, is
+  reported ("negation differs from the passage": a small model drops "never");
 - a sentence after the first line that repeats the user's question or story more than any
   passage ("- 客服刚刚让我开了屏幕共享…" as a key fact) is dropped (counted in `dropped`), with
   a section label left empty by it; it adds nothing, and removing it adds no claim. On the
@@ -286,6 +288,9 @@ def check_sentences(
                 supported += 1  # no marker, but a passage it was shown supports it
             else:
                 problems.append(f"uncited unsupported sentence: {short}")
+            source = flipped(s.body, [raw[n - 1] for n in cited] if cited else raw)
+            if source:
+                problems.append(f"negation differs from the passage: {short} / {source[:40]}")
     new_text = "\n".join(_render(lines) if dropped else [line.render() for line in lines])
     return SentenceCheck(new_text, problems, repaired, repointed, dropped, counted, supported)
 
@@ -300,6 +305,58 @@ def _render(lines: list[Line]) -> list[str]:
             continue
         keep.append(text)
     return keep
+
+
+def flipped(sentence: str, passages: list[str]) -> str:
+    """A passage clause that says what a clause of `sentence` says, but with the negation the
+    other one lacks ("Real lenders charge upfront fees…" from "Real lenders never charge
+    upfront fees…"; "再转出一笔钱" from "不再转出任何一笔钱"), else "". Token overlap cannot
+    see a dropped "never"; this compares each clause with its closest passage clause."""
+    candidates = [c for p in passages for c in _clauses(p)]
+    for clause in _clauses(_VERDICT_WORDS.sub("", sentence)):
+        if len(_grams(clause)) < 3 or not candidates:
+            continue
+        best = max(candidates, key=lambda c: _alike(clause, c))
+        if _alike(clause, best) >= RESTATED_MIN and _negated(clause) != _negated(best):
+            return best
+    return ""
+
+
+def _grams(text: str) -> set[str]:
+    """What two clauses are compared on, negations left out: character pairs of Chinese (no
+    word splitting to disagree about), lower-cased words of English."""
+    text = _NEGATION[_lang(text)].sub(" ", text.lower())
+    if _lang(text) == "zh":
+        chars = re.sub(r"[^\u4e00-\u9fff]", "", text)
+        return {chars[i : i + 2] for i in range(len(chars) - 1)}
+    return set(re.findall(r"[a-z0-9]+", text))
+
+
+def _alike(clause: str, other: str) -> float:
+    mine = _grams(clause)
+    return len(mine & _grams(other)) / len(mine) if mine else 0.0
+
+
+def _clauses(text: str) -> list[str]:
+    return [c.strip() for c in re.split(r"[。！？!?；;，,：:、]|\.\s", text) if c.strip()]
+
+
+def _negated(text: str) -> bool:
+    return bool(_NEGATION[_lang(text)].search(_NOT_NEGATION.sub("", text)))
+
+
+# a verdict's own "no" / "不靠谱" is no negation of a passage's claim
+_VERDICT_WORDS = re.compile(r"^\W*(?:no|not really)\b|不靠谱|不正常|不可信|不是真的", re.I)
+_NEGATION = {
+    "en": re.compile(
+        r"\b(?:no|not|never|none|nothing|nobody|neither|nor|cannot|without)\b|n't\b", re.I
+    ),
+    "zh": re.compile(r"不|没|别|勿|未|无需|无须|并非|禁止|拒绝"),
+}
+# words that start like a negation but negate nothing ("不良记录", "不少", "不过")
+_NOT_NEGATION = re.compile(
+    r"不良|不同|不少|不仅|不断|不足|不久|不管|不论|不然|不过|不但|不妨|不一定|不明|不法|不实|未来|未成年|没收"
+)
 
 
 def _long(sentence: str) -> bool:
