@@ -7,7 +7,12 @@ import hashlib
 
 import pytest
 
-from bot.answer.cited import all_clear_verdict, check_sentences, parse
+from bot.answer.cited import (
+    all_clear_verdict,
+    check_sentences,
+    genuine_does_what_scammers_do,
+    parse,
+)
 from bot.answer.gguf import SplitModel, assemble
 from bot.answer.llm import MAX_MODEL_PASSAGES, model_passages
 from bot.answer.model_text import complete_sentences, whole_sentences, without_repeated_verdict
@@ -272,3 +277,47 @@ def test_a_sentence_that_drops_the_passage_s_negation_is_reported():
     zh = check_sentences("马上停止操作，再转出一笔钱。[2]", SHOWN)
     assert any(p.startswith("negation differs") for p in zh.problems)
     assert check_sentences("马上停止操作，不再转出任何一笔钱。[2]", SHOWN).problems == []
+
+
+@pytest.mark.parametrize(
+    "sentence, wrong",
+    [
+        ("Real lenders charge upfront fees before the loan reaches you.", True),
+        ("Real lenders never charge upfront fees before the loan reaches you.", False),
+        ("正规贷款机构会先收取保证金。", True),
+        ("真正的警察不会在电话里要你的密码、验证码。", False),
+        ("对持牌机构的收费或服务有异议，先向该机构投诉。", False),  # a knowledge-base step
+    ],
+)
+def test_a_genuine_body_said_to_ask_for_money_or_codes_is_caught(sentence, wrong):
+    assert genuine_does_what_scammers_do(sentence) is wrong
+
+
+def test_every_knowledge_base_sentence_passes_the_genuine_body_check():
+    from pathlib import Path
+
+    from bot.answer.chunker import split_sentences
+
+    root = Path(__file__).resolve().parent.parent / "knowledge"
+    caught = [
+        s
+        for f in root.rglob("*.md")
+        for line in f.read_text(encoding="utf-8").splitlines()
+        for s in split_sentences(line.strip("-* "))
+        if genuine_does_what_scammers_do(s)
+    ]
+    assert caught == []
+
+
+def test_the_answer_check_reports_a_genuine_body_asking_for_money():
+    shown = [
+        passage(
+            "You are asked to pay a fee before the loan reaches you. A licensed lender does "
+            "not collect money from you before it pays out a loan.",
+            lang="en",
+        )
+    ]
+    result = check_sentences(
+        "Real lenders charge upfront fees before the loan reaches you.[1]", shown
+    )
+    assert any(p.startswith("says a genuine body") for p in result.problems)

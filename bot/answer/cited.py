@@ -291,6 +291,8 @@ def check_sentences(
             source = flipped(s.body, [raw[n - 1] for n in cited] if cited else raw)
             if source:
                 problems.append(f"negation differs from the passage: {short} / {source[:40]}")
+            elif genuine_does_what_scammers_do(s.body):
+                problems.append(f"says a genuine body asks for money or codes: {short}")
     new_text = "\n".join(_render(lines) if dropped else [line.render() for line in lines])
     return SentenceCheck(new_text, problems, repaired, repointed, dropped, counted, supported)
 
@@ -335,6 +337,41 @@ def _grams(text: str) -> set[str]:
 def _alike(clause: str, other: str) -> float:
     mine = _grams(clause)
     return len(mine & _grams(other)) / len(mine) if mine else 0.0
+
+
+def genuine_does_what_scammers_do(sentence: str) -> bool:
+    """A sentence saying that a real lender, bank or police officer charges a fee up front or
+    asks for a code, a password or a transfer, with no negation: what the knowledge base says
+    they never do ("Real lenders charge upfront fees before the loan reaches you." came from
+    "…a licensed lender does not collect money from you before it pays out a loan.")."""
+    lang = _lang(sentence)
+    for clause in _clauses(_VERDICT_WORDS.sub("", sentence)):
+        actor = _GENUINE[lang].search(clause)
+        rest = clause[actor.end() :] if actor else ""
+        if actor and _ASKS_FOR[lang].search(rest) and not _negated(clause):
+            return True
+    return False
+
+
+_GENUINE = {
+    "en": re.compile(
+        r"\b(?:real|genuine|legitimate|licensed|official|actual)\s+(?:\w+\s+)?(?:lenders?|banks?|police|officers?|platforms?|companies|company|customer service|staff)\b",
+        re.I,
+    ),
+    "zh": re.compile(
+        r"(?:真正的|正规|持牌|正规的|官方)(?:的)?(?:贷款|金融)?(?:机构|银行|平台|公司|警察|民警|公安|客服|放贷)"
+    ),
+}
+# the actor then asks for, charges or takes money, a fee, a code or a transfer
+_ASKS_FOR = {
+    "en": re.compile(
+        r"\b(?:charge|charges|ask|asks|require|requires|collect|collects|take|takes|need|needs|request|requests|want|wants)\b.*\b(?:upfront|up-front|in advance|deposit|unlock|fees?|transfer|wire|safe account|codes?|passwords?|PIN)\b",
+        re.I,
+    ),
+    "zh": re.compile(
+        r"(?:会|要|让|收取|要求|需要|先)[^，。]{0,10}(?:费|保证金|押金|解冻|转账|安全账户|验证码|密码|预付)"
+    ),
+}
 
 
 def _clauses(text: str) -> list[str]:
