@@ -61,12 +61,22 @@ VERDICTS_PATH = Path(__file__).resolve().parent / "verdicts.yaml"
 
 @lru_cache(maxsize=1)
 def _verdicts() -> dict:
-    """bot/answer/verdicts.yaml: verdict words, all-clear openings and doubt words."""
+    """bot/answer/verdicts.yaml: verdict words, all-clear openings, doubt words, and the word
+    lists of the negation and genuine-body checks."""
     data = yaml.safe_load(VERDICTS_PATH.read_text(encoding="utf-8"))
+
+    def by_lang(key: str) -> dict[str, re.Pattern]:
+        return {k: re.compile(v, re.IGNORECASE) for k, v in data[key].items()}
+
     return {
         "words": data["verdict_words"],
-        "all_clear": {k: re.compile(v, re.IGNORECASE) for k, v in data["all_clear"].items()},
+        "all_clear": by_lang("all_clear"),
         "doubt": re.compile(data["doubt"], re.IGNORECASE),
+        "verdict_opening": re.compile(data["verdict_opening"], re.IGNORECASE),
+        "negation": by_lang("negation"),
+        "not_negation": re.compile(data["not_negation"]),
+        "genuine": by_lang("genuine"),
+        "asks_for": by_lang("asks_for"),
     }
 
 
@@ -314,12 +324,13 @@ def flipped(sentence: str, passages: list[str]) -> str:
     other one lacks ("Real lenders charge upfront fees…" from "Real lenders never charge
     upfront fees…"; "再转出一笔钱" from "不再转出任何一笔钱"), else "". Token overlap cannot
     see a dropped "never"; this compares each clause with its closest passage clause."""
-    candidates = [c for p in passages for c in _clauses(p)]
-    for clause in _clauses(_VERDICT_WORDS.sub("", sentence)):
-        if len(_grams(clause)) < 3 or not candidates:
+    candidates = [(c, _grams(c)) for p in passages for c in _clauses(p)]  # once per sentence
+    for clause in _clauses(_verdicts()["verdict_opening"].sub("", sentence)):
+        mine = _grams(clause)
+        if len(mine) < 3 or not candidates:
             continue
-        best = max(candidates, key=lambda c: _alike(clause, c))
-        if _alike(clause, best) >= RESTATED_MIN and _negated(clause) != _negated(best):
+        best, grams = max(candidates, key=lambda c: len(mine & c[1]))
+        if len(mine & grams) / len(mine) >= RESTATED_MIN and _negated(clause) != _negated(best):
             return best
     return ""
 
@@ -327,16 +338,11 @@ def flipped(sentence: str, passages: list[str]) -> str:
 def _grams(text: str) -> set[str]:
     """What two clauses are compared on, negations left out: character pairs of Chinese (no
     word splitting to disagree about), lower-cased words of English."""
-    text = _NEGATION[_lang(text)].sub(" ", text.lower())
+    text = _verdicts()["negation"][_lang(text)].sub(" ", text.lower())
     if _lang(text) == "zh":
         chars = re.sub(r"[^\u4e00-\u9fff]", "", text)
         return {chars[i : i + 2] for i in range(len(chars) - 1)}
     return set(re.findall(r"[a-z0-9]+", text))
-
-
-def _alike(clause: str, other: str) -> float:
-    mine = _grams(clause)
-    return len(mine & _grams(other)) / len(mine) if mine else 0.0
 
 
 def genuine_does_what_scammers_do(sentence: str) -> bool:
@@ -345,33 +351,12 @@ def genuine_does_what_scammers_do(sentence: str) -> bool:
     they never do ("Real lenders charge upfront fees before the loan reaches you." came from
     "…a licensed lender does not collect money from you before it pays out a loan.")."""
     lang = _lang(sentence)
-    for clause in _clauses(_VERDICT_WORDS.sub("", sentence)):
-        actor = _GENUINE[lang].search(clause)
+    for clause in _clauses(_verdicts()["verdict_opening"].sub("", sentence)):
+        actor = _verdicts()["genuine"][lang].search(clause)
         rest = clause[actor.end() :] if actor else ""
-        if actor and _ASKS_FOR[lang].search(rest) and not _negated(clause):
+        if actor and _verdicts()["asks_for"][lang].search(rest) and not _negated(clause):
             return True
     return False
-
-
-_GENUINE = {
-    "en": re.compile(
-        r"\b(?:real|genuine|legitimate|licensed|official|actual)\s+(?:\w+\s+)?(?:lenders?|banks?|police|officers?|platforms?|companies|company|customer service|staff)\b",
-        re.I,
-    ),
-    "zh": re.compile(
-        r"(?:真正的|正规|持牌|正规的|官方)(?:的)?(?:贷款|金融)?(?:机构|银行|平台|公司|警察|民警|公安|客服|放贷)"
-    ),
-}
-# the actor then asks for, charges or takes money, a fee, a code or a transfer
-_ASKS_FOR = {
-    "en": re.compile(
-        r"\b(?:charge|charges|ask|asks|require|requires|collect|collects|take|takes|need|needs|request|requests|want|wants)\b.*\b(?:upfront|up-front|in advance|deposit|unlock|fees?|transfer|wire|safe account|codes?|passwords?|PIN)\b",
-        re.I,
-    ),
-    "zh": re.compile(
-        r"(?:会|要|让|收取|要求|需要|先)[^，。]{0,10}(?:费|保证金|押金|解冻|转账|安全账户|验证码|密码|预付)"
-    ),
-}
 
 
 def _clauses(text: str) -> list[str]:
@@ -379,21 +364,8 @@ def _clauses(text: str) -> list[str]:
 
 
 def _negated(text: str) -> bool:
-    return bool(_NEGATION[_lang(text)].search(_NOT_NEGATION.sub("", text)))
-
-
-# a verdict's own "no" / "不靠谱" is no negation of a passage's claim
-_VERDICT_WORDS = re.compile(r"^\W*(?:no|not really)\b|不靠谱|不正常|不可信|不是真的", re.I)
-_NEGATION = {
-    "en": re.compile(
-        r"\b(?:no|not|never|none|nothing|nobody|neither|nor|cannot|without)\b|n't\b", re.I
-    ),
-    "zh": re.compile(r"不|没|别|勿|未|无需|无须|并非|禁止|拒绝"),
-}
-# words that start like a negation but negate nothing ("不良记录", "不少", "不过")
-_NOT_NEGATION = re.compile(
-    r"不良|不同|不少|不仅|不断|不足|不久|不管|不论|不然|不过|不但|不妨|不一定|不明|不法|不实|未来|未成年|没收"
-)
+    v = _verdicts()
+    return bool(v["negation"][_lang(text)].search(v["not_negation"].sub("", text)))
 
 
 def _long(sentence: str) -> bool:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 
-from bot.safety.guard import overlap
+from bot.safety.guard import SECTION_LABEL, overlap
 
 
 def complete_sentences(text: str) -> str:
@@ -37,7 +37,7 @@ def without_repeated_verdict(text: str, verdict: str) -> str:
     if not verdict or first is None:
         return text
     line = re.sub(r"\[[\d,，、\s]+\]", "", lines[first])
-    if _LABEL_LINE.match(line) or overlap(line, verdict) < REPEATED_VERDICT_MIN:
+    if _is_label(line) or overlap(line, verdict) < REPEATED_VERDICT_MIN:
         return text
     return "\n".join(lines[first + 1 :])
 
@@ -53,7 +53,7 @@ def whole_sentences(text: str) -> str:
         return ""
     marks = _AFTER_MARKS.match(text[ends[-1] :])
     lines = text[: ends[-1] + len(marks.group(1).rstrip())].splitlines()
-    while lines and not _WORD.search(_LABEL_LINE.sub("", lines[-1])):
+    while lines and (_is_label(lines[-1]) or not _WORD.search(lines[-1])):
         lines.pop()
     return "\n".join(lines)
 
@@ -61,8 +61,11 @@ def whole_sentences(text: str) -> str:
 MIN_CUT_SENTENCES = 2  # a cut answer is shown only with two checked sentences of its own
 _SENTENCE_END = re.compile(r"[。！？!?]|\.(?=\s)")
 _CUT_END = re.compile(r"[。！？!?]|\.(?=\s|\[)")
-_LABEL_LINE = re.compile(
-    r"^\s*(?:[-*•]\s*)?(?:[^\s。！？!?]{1,16}|[A-Za-z]+(?: [A-Za-z]+){0,4})\s*[：:]\s*$"
-)
+_BULLET = re.compile(r"^\s*[-*•]\s*")
 _AFTER_MARKS = re.compile(r"((?:\s*\[[\d,，、\s]+\])*)[\s\-*•]*")
 _WORD = re.compile(r"[\w\u4e00-\u9fff]")
+
+
+def _is_label(line: str) -> bool:
+    """A section label line, bulleted or not ("要点：", "- Key facts:")."""
+    return bool(SECTION_LABEL.match(_BULLET.sub("", line)))
