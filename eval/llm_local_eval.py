@@ -179,7 +179,8 @@ def run(cases: list[dict], base_url: str, timeout: float, max_tokens: int) -> li
     responder = Responder(deps)
     asks = deps.chain.composer.asks
     allowed = hotline_allowlist()
-    responder.respond("hello", lang="en")  # untimed: loads the models and the prompt cache
+    responder.respond("hello", lang="en")  # untimed: loads the bot's models
+    gen.warm()  # untimed: the prompt's fixed prefix into the server's cache, as `make run-llm` does
     gen.calls.clear()
     verdicts: list[str] = []  # the chain's first line for each model answer (a template)
     deps.chain._verdict = remember(deps.chain._verdict, verdicts)

@@ -321,3 +321,46 @@ def test_the_answer_check_reports_a_genuine_body_asking_for_money():
         "Real lenders charge upfront fees before the loan reaches you.[1]", shown
     )
     assert any(p.startswith("says a genuine body") for p in result.problems)
+
+
+def test_a_negation_that_bears_on_other_words_is_not_a_flip():
+    agents = passage(
+        "What the agents don't say is that you can ask your lender for a repayment "
+        "arrangement yourself, and it costs nothing.",
+        lang="en",
+    )
+    own = check_sentences(
+        "You can ask your lender for a repayment arrangement yourself.[1]", [agents]
+    )
+    assert not any(p.startswith("negation differs") for p in own.problems)
+    flag = passage(
+        "Red flags: a fee based on your debt, or any fee before anything has been agreed "
+        "with your lender.",
+        lang="en",
+    )
+    advice = check_sentences(
+        "Do not pay any fee before anything has been agreed with your lender.[1]", [flag]
+    )
+    assert not any(p.startswith("negation differs") for p in advice.problems)
+    # a label-like clause sharing two words with a longer negated clause is not its claim
+    zh = passage("不签“代理维权”委托协议，和机构有纠纷，直接找机构本身协商或投诉。")
+    label = check_sentences("代理维权套路：和机构有纠纷，直接找机构本身协商或投诉。[1]", [zh])
+    assert not any(p.startswith("negation differs") for p in label.problems)
+
+
+def test_a_sentence_copied_from_the_worked_example_is_dropped():
+    from bot.prompts import load_prompt
+
+    examples = [ex["answer"] for ex in load_prompt("answer").examples]
+    fee = passage(
+        "A credit repair company that wants money before doing the work is a scam.", lang="en"
+    )
+    text = (
+        "Key facts:\n- A credit repair company wants money before doing the work.[1]\n"
+        "What to do now:\n- Talk to a friend or family member you trust.[1]"
+    )
+    result = check_sentences(text, [fee], examples=examples)
+    assert result.problems == [] and result.dropped == 1
+    assert "friend" not in result.text and "What to do now" not in result.text
+    # without the examples it is what it is: a sentence no passage supports
+    assert check_sentences(text, [fee]).problems

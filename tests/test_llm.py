@@ -281,3 +281,21 @@ def test_stream_goes_on_after_a_dropped_first_sentence(indexed, server):
         QUESTION.rstrip("？") not in final.text and final.extra["citation_repairs"]["dropped"] == 1
     )
     assert "".join(pieces[:-1]) == final.text
+
+
+def test_warm_up_sends_the_fixed_prefix_for_one_token(indexed, server):
+    server.replies.append("ok")
+    gen = chain_for(indexed, server).llm
+    assert gen.warm() is True
+    sent = server.requests[0]
+    prefix = [m.content for m in gen.prefix()]
+    assert [m["content"] for m in sent["messages"][: len(prefix)]] == prefix
+    assert sent["max_tokens"] == 1
+    # the prefix is what a real request starts with, so a server's prompt cache can reuse it
+    real = gen.messages(QUESTION, "zh", [], pattern="", verdict="")
+    assert [m.content for m in real[: len(prefix)]] == prefix
+
+
+def test_warm_up_failure_is_not_raised(indexed, server):
+    server.replies.append(("error", 500))
+    assert chain_for(indexed, server).llm.warm() is False

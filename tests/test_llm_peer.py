@@ -142,6 +142,12 @@ def test_server_speaks_openai_chat(peer):
     assert isinstance(reply.content, str) and reply.content.strip()
 
 
+def test_warm_up_reaches_the_real_server(peer):
+    from bot.answer.llama_server import warm
+
+    assert warm(peer.base_url) is True
+
+
 def test_plain_answer_through_the_chain(indexed, peer):
     generator = RecordingGenerator(peer_model(peer.base_url))
     answer = chain_with(indexed, generator).answer(QUESTION)

@@ -280,8 +280,9 @@ class AnswerChain:
         problems = ["first line calls it real or safe"] if all_clear_verdict(text) else []
         text = without_repeated_verdict(text, turn.verdict)
         sentences = check_sentences(
-            text, shown, pattern, turn.question, partial=not whole, verdict=turn.verdict
-        )
+            text, shown, pattern, turn.question, partial=not whole, verdict=turn.verdict,
+            examples=self.llm.example_answers() if self.llm else (),
+        )  # fmt: skip
         problems += sentences.problems
         checked = verify_citations(sentences.text, shown)
         if not whole and not sentences.sentences:  # all dropped so far: nothing to judge yet

@@ -23,14 +23,17 @@ returns the text and the problems found:
   and verdict words gets no marker. Both repairs are counted (`repaired`, `repointed`), so an
   eval can say how often the model needed them.
 
-- a sentence whose closest passage sentence is negated when it is not, or the reverse, is
-  reported ("negation differs from the passage": a small model drops "never");
+- a sentence clause whose closest passage clause (the same claim: most words shared both
+  ways) is negated when it is not, or the reverse, is reported ("negation differs from the
+  passage": a small model drops "never"); only a negation that bears on the shared words
+  counts ("What the agents don't say is that you can ask…" is not "You can ask…" negated);
 - a sentence after the first line that repeats the user's question or story more than any
   passage ("- 客服刚刚让我开了屏幕共享…" as a key fact) is dropped (counted in `dropped`), with
   a section label left empty by it; it adds nothing, and removing it adds no claim. On the
   first line, the verdict, it is reported ("restates the question"). When the chain wrote the
   first line (`verdict`), a sentence that only says that verdict again ("不可信。") is dropped
-  the same way.
+  the same way, and so is a sentence copied from the prompt's worked example rather than
+  from a passage ("Talk to a friend or family member you trust." in a debt answer).
 
 `all_clear_verdict(text)`: a first line that calls it real, safe or fine is rejected by the
 chain. Verdict and doubt words live in `bot/answer/verdicts.yaml`. Numbers, URLs, amounts and promises are checked elsewhere (`bot/safety/guard.py`). This
@@ -40,6 +43,7 @@ module never calls a model.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -54,6 +58,8 @@ _END = re.compile(r"(?<=[。！？!?])|(?<=\.)(?=\s)")
 _BULLET = re.compile(r"^\s*(?:[-*•·]|\d+[.、)])\s+")
 _LABEL = SECTION_LABEL
 _WORD = re.compile(r"[\w\u4e00-\u9fff]")
+COPIED_MIN = 0.8  # share of a sentence's words found in a worked-example answer: a copy
+FLIP_COVER = 0.5  # share of the passage clause a sentence clause must cover to be "the same claim"
 RESTATED_MIN = 0.6  # share of a sentence's words taken from the question that makes it an echo
 RESTATED_WORDS = 4  # content words a sentence needs before it can count as an echo
 VERDICTS_PATH = Path(__file__).resolve().parent / "verdicts.yaml"
@@ -176,6 +182,7 @@ def check_sentences(
     question: str = "",
     partial: bool = False,
     verdict: str = "",
+    examples: Sequence[str] = (),
 ) -> SentenceCheck:
     """Repair provable late markers, then check every sentence against what it cites.
     `pattern` (the name of the pattern the chain chose) and the verdict words count as
@@ -186,7 +193,9 @@ def check_sentences(
     says it again (supported by it and the verdict words more than by any passage: "不可信。") is
     dropped too, wherever it stands. `partial`: `text` is a streamed prefix whose last line may still
     get its marker, so no marker is added there yet (the released text must stay a prefix of
-    the final one)."""
+    the final one). `examples`: the prompt's worked-example answers; a sentence copied from
+    one ("Talk to a friend or family member you trust." under a debt question) and closer to it
+    than to any passage is dropped too."""
     lines = parse(text)
     extra = verdict_text(pattern)
     texts = [p.text + extra for p in passages]
@@ -227,10 +236,21 @@ def check_sentences(
         seen.add(key)
         return False
 
+    def copies_example(sentence: Sentence) -> bool:
+        copied = max((overlap(sentence.body, e) for e in examples), default=0)
+        return copied >= COPIED_MIN and copied > max(
+            (overlap(sentence.body, t) for t in raw), default=0
+        )
+
     def noise(sentence: Sentence) -> bool:
         if _LABEL.match(sentence.body):
             return False
-        return echoes(sentence) or repeats_verdict(sentence) or repeated(sentence)
+        return (
+            echoes(sentence)
+            or repeats_verdict(sentence)
+            or repeated(sentence)
+            or copies_example(sentence)
+        )
 
     dropped = 0
     worded = [line for line in lines if any(x.has_words() for x in line.sentences)]
@@ -330,9 +350,42 @@ def flipped(sentence: str, passages: list[str]) -> str:
         if len(mine) < 3 or not candidates:
             continue
         best, grams = max(candidates, key=lambda c: len(mine & c[1]))
-        if len(mine & grams) / len(mine) >= RESTATED_MIN and _negated(clause) != _negated(best):
+        shared = len(mine & grams)
+        if shared / len(mine) < RESTATED_MIN or shared / len(grams) < FLIP_COVER:
+            continue  # not the same claim: a few shared words of a longer passage clause
+        if _negated(clause) == _negated(best):
+            continue
+        # the negation must bear on the shared words: "What the agents don't say is that you
+        # can ask your lender…" does not negate "You can ask your lender…", nor does the red flag
+        # "any fee before anything is agreed" make "Do not pay any fee…" a flip
+        negated, other = (best, mine) if _negated(best) else (clause, grams)
+        if _negation_scope(negated) & other:
             return best
     return ""
+
+
+def _negation_scope(text: str) -> set[str]:
+    """What each negation in `text` bears on: the first content word after it (English), or
+    the character pairs of the next three Chinese characters ("不再转出" -> 再转, 转出)."""
+    v = _verdicts()
+    text = v["not_negation"].sub("", text.lower())
+    scope: set[str] = set()
+    for m in v["negation"][_lang(text)].finditer(text):
+        after = text[m.end() :]
+        if _lang(text) == "zh":
+            chars = re.sub(r"[^\u4e00-\u9fff]", "", after)[:3]
+            scope |= {chars[i : i + 2] for i in range(len(chars) - 1)}
+        else:
+            words = [w for w in re.findall(r"[a-z0-9]+", after) if w not in _SCOPE_SKIP]
+            scope |= set(words[:1])
+    return scope
+
+
+# words a negation passes over to reach what it negates ("do not ever pay" -> pay)
+_SCOPE_SKIP = set(
+    "a an the to be been is are was were ever even always any you your it they we i "
+    "have has do does did will would can could should must just yet also really need".split()
+)
 
 
 def _grams(text: str) -> set[str]:

@@ -2,9 +2,10 @@
 
 `Peer` starts one local server process (the llm-peer tests, eval/llm_local_eval.py);
 `python -m bot.answer.llama_server [GGUF]` is `make run-llm`: the server with the local
-Qwen2.5-Coder-1.5B-Instruct GGUF and its own chat template, then `antiscam serve` pointed at
+Qwen2.5-Coder-1.5B-Instruct GGUF and its own chat template, its prompt cache warmed with the
+bot's fixed prompt prefix, then `antiscam serve` pointed at
 it (BOT_GENERATOR=openai), and the server stopped when the web app exits. Needs
-`llama-cpp-python[server]` (`make llm-local-setup`). It knows nothing else about the bot.
+`llama-cpp-python[server]` (`make llm-local-setup`). Apart from that warm-up it knows nothing else about the bot.
 """
 
 from __future__ import annotations
@@ -46,7 +47,10 @@ class Peer:
             sys.executable, "-m", "llama_cpp.server", "--model", str(gguf),
             "--model_alias", alias, "--host", "127.0.0.1", "--port", str(self.port),
             "--n_ctx", str(n_ctx), "--n_threads", str(threads), "--verbose", "False",
+            "--logits_all", "False", "--flash_attn", "True",
         ]  # fmt: skip
+        # logits_all (the server's default) keeps logits for every prompt token: slower prompt
+        # reading and a 2.5 GB score array at n_ctx 4096; nothing here asks for logprobs
         if chat_format:  # a named llama-cpp-python format, for a GGUF without a template
             cmd += ["--chat_format", chat_format]
         self.out = log.open("wb")
@@ -90,6 +94,18 @@ LOCAL_ALIAS = "qwen2.5-coder-1.5b-instruct"
 LOCAL_ENV = {"BOT_LLM_MAX_TOKENS": "200", "BOT_LLM_TIMEOUT": "60", "BOT_LLM_MAX_RETRIES": "0"}
 
 
+def warm(base_url: str) -> bool:
+    """The bot's fixed prompt prefix into the server's prompt cache (`LLMGenerator.warm`)."""
+    from bot.answer.llm import LLMGenerator, make_chat_model
+    from bot.config import Settings
+
+    settings = Settings.from_env(
+        generator="openai", openai_base_url=base_url, openai_model=LOCAL_ALIAS,
+        openai_api_key="not-needed", llm_timeout=120, llm_max_retries=0,
+    )  # fmt: skip
+    return LLMGenerator(make_chat_model(settings)).warm()
+
+
 def main(argv: list[str] | None = None) -> int:
     """The local model's server, then the web app using it; the server stops with the app."""
     args = sys.argv[1:] if argv is None else argv
@@ -100,6 +116,8 @@ def main(argv: list[str] | None = None) -> int:
     threads = int(os.environ.get("LLM_THREADS", "2"))
     peer = Peer(gguf, log, n_ctx=4096, threads=threads, alias=LOCAL_ALIAS, chat_format=None)
     print(f"llama.cpp server on {peer.base_url} (log: {log})", flush=True)
+    print("reading the prompt's fixed part into the server's cache…", flush=True)
+    warm(peer.base_url)
     env = {**LOCAL_ENV, **os.environ}
     env.update(BOT_GENERATOR="openai", OPENAI_BASE_URL=peer.base_url,
                BOT_OPENAI_MODEL=LOCAL_ALIAS, OPENAI_API_KEY="not-needed")  # fmt: skip

@@ -10,6 +10,7 @@ the chain does.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
@@ -21,6 +22,8 @@ from bot.records import Passage
 
 if TYPE_CHECKING:
     from bot.config import Settings
+
+log = logging.getLogger(__name__)
 
 
 class AnswerCutOff(RuntimeError):
@@ -107,11 +110,7 @@ class LLMGenerator:
         name of the pattern the chain chose and the first line the chain wrote, which the
         model continues after)."""
         prompt = load_prompt("answer")
-        msgs: list[BaseMessage] = [SystemMessage(prompt.render("system"))]
-        for ex in prompt.examples:  # the worked example: the same text in every request
-            shown = [{"chunk": p} for p in ex["passages"]]
-            msgs.append(HumanMessage(prompt.render("user", passages=shown, **_vars(ex))))
-            msgs.append(AIMessage(ex["answer"].strip()))
+        msgs = self.prefix()
         for turn in (history or [])[-6:]:
             cls = AIMessage if turn.get("role") == "assistant" else HumanMessage
             msgs.append(cls(str(turn.get("content", ""))))
@@ -128,6 +127,32 @@ class LLMGenerator:
             )
         )
         return msgs
+
+    def prefix(self) -> list[BaseMessage]:
+        """What every request starts with: the system text and the worked examples."""
+        prompt = load_prompt("answer")
+        msgs: list[BaseMessage] = [SystemMessage(prompt.render("system"))]
+        for ex in prompt.examples:
+            shown = [{"chunk": p} for p in ex["passages"]]
+            msgs.append(HumanMessage(prompt.render("user", passages=shown, **_vars(ex))))
+            msgs.append(AIMessage(ex["answer"].strip()))
+        return msgs
+
+    def warm(self) -> bool:
+        """Send the fixed prefix once, for one output token, so a local server holds it in its
+        prompt cache before the first person asks (on 2 cores reading it takes ~12 s). Returns
+        whether it worked; a failure is logged, never raised: the first answer is just slower."""
+        msgs = [*self.prefix(), HumanMessage("warm-up")]
+        try:
+            self.model.bind(max_tokens=1, extra_body={"max_tokens": 1}).invoke(msgs)
+        except Exception as exc:  # noqa: BLE001 - any backend error only costs speed
+            log.warning("LLM warm-up failed: %s", exc)
+            return False
+        return True
+
+    def example_answers(self) -> list[str]:
+        """The worked examples' answers: what the model must not copy into a real one."""
+        return [ex["answer"] for ex in load_prompt("answer").examples]
 
     def generate(
         self,
