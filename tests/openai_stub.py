@@ -121,7 +121,7 @@ def passage(body: dict, n: int) -> str:
     import re
 
     user = body["messages"][-1]["content"]
-    m = re.search(rf"^\[{n}\] (.+)$", user, re.M)
+    m = re.search(rf"^\[{n}\] \([^)]*\) (.+)$", user, re.M)
     return m.group(1).strip() if m else ""
 
 

@@ -160,7 +160,7 @@ def test_a_finished_answer_is_not_marked_cut_off(indexed, server):
 
 
 def test_model_copying_the_prompt_is_rejected(indexed, server):
-    # a base model often continues the prompt: "Passages: [1] text" is grounded
+    # a base model often continues the prompt: "Passages: [1] (title) text" is grounded
     # word for word, but it is the prompt's scaffolding, not an answer
     def echo(body: dict) -> str:
         user = body["messages"][-1]["content"]
