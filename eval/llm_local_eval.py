@@ -179,7 +179,9 @@ def run(cases: list[dict], base_url: str, timeout: float, max_tokens: int) -> li
     responder = Responder(deps)
     asks = deps.chain.composer.asks
     allowed = hotline_allowlist()
-    responder.respond("hello", lang="en")  # untimed: loads the bot's models
+    # untimed: an in-scope question loads every model the bot trains or reads lazily (a
+    # changed training batch means a retrain on first use: 75 s, once) and the retriever
+    responder.respond("Is it normal to pay a fee before a loan is paid out?", lang="en")
     gen.warm()  # untimed: the prompt's fixed prefix into the server's cache, as `make run-llm` does
     gen.calls.clear()
     verdicts: list[str] = []  # the chain's first line for each model answer (a template)

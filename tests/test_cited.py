@@ -364,3 +364,15 @@ def test_a_sentence_copied_from_the_worked_example_is_dropped():
     assert "friend" not in result.text and "What to do now" not in result.text
     # without the examples it is what it is: a sentence no passage supports
     assert check_sentences(text, [fee]).problems
+
+
+def test_a_sentence_taking_the_example_s_pattern_is_dropped():
+    from bot.answer.llm import LLMGenerator
+
+    examples = LLMGenerator(model=None).example_answers()  # type: ignore[arg-type]
+    ab = passage("AB贷是借贷中介利用亲友之间的信任，把贷款转到信用好的熟人名下的套路。")
+    text = (
+        "要点：\n- AB贷是典型的「冒充熟人诈骗」。[1]\n- AB贷是借贷中介利用亲友之间的信任的套路。[1]"
+    )
+    result = check_sentences(text, [ab], pattern="AB贷", examples=examples)
+    assert result.dropped == 1 and "冒充熟人诈骗" not in result.text

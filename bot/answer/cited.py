@@ -58,7 +58,7 @@ _END = re.compile(r"(?<=[。！？!?])|(?<=\.)(?=\s)")
 _BULLET = re.compile(r"^\s*(?:[-*•·]|\d+[.、)])\s+")
 _LABEL = SECTION_LABEL
 _WORD = re.compile(r"[\w\u4e00-\u9fff]")
-COPIED_MIN = 0.8  # share of a sentence's words found in a worked-example answer: a copy
+COPIED_MIN = 0.6  # share of a sentence's words found in a worked example (as RESTATED_MIN)
 FLIP_COVER = 0.5  # share of the passage clause a sentence clause must cover to be "the same claim"
 RESTATED_MIN = 0.6  # share of a sentence's words taken from the question that makes it an echo
 RESTATED_WORDS = 4  # content words a sentence needs before it can count as an echo

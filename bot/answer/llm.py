@@ -151,8 +151,10 @@ class LLMGenerator:
         return True
 
     def example_answers(self) -> list[str]:
-        """The worked examples' answers: what the model must not copy into a real one."""
-        return [ex["answer"] for ex in load_prompt("answer").examples]
+        """The worked examples' answers and first lines: what the model must not copy into a
+        real one ("AB贷是典型的「冒充熟人诈骗」。" took the example's pattern)."""
+        examples = load_prompt("answer").examples
+        return [ex["answer"] for ex in examples] + [ex["verdict"] for ex in examples]
 
     def generate(
         self,
