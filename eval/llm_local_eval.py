@@ -346,7 +346,7 @@ def main() -> int:
     ap.add_argument("--per-kind", type=int, default=10, help="cases per dataset (10 -> 40)")
     ap.add_argument("--base-url", help="a running server; default: start one")
     ap.add_argument("--offset", type=int, default=0, help="skip that many selections")
-    ap.add_argument("--max-tokens", type=int, default=256)
+    ap.add_argument("--max-tokens", type=int, default=128, help="as make run-llm sets")
     ap.add_argument("--timeout", type=float, default=60.0, help="seconds per model call")
     ap.add_argument("--out", type=Path, default=RAW / "summary", help="report path, no suffix")
     ap.add_argument("--from-cases", type=Path, help="only summarise a cases.jsonl written before")

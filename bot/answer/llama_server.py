@@ -91,7 +91,7 @@ class Peer:
 LOCAL_GGUF = Path(__file__).resolve().parents[2] / ".data/models/qwen2.5-coder-1.5b-instruct.gguf"
 LOCAL_ALIAS = "qwen2.5-coder-1.5b-instruct"
 # what `make run-llm` sets unless the environment already does (BOT_LLM_* wins)
-LOCAL_ENV = {"BOT_LLM_MAX_TOKENS": "200", "BOT_LLM_TIMEOUT": "60", "BOT_LLM_MAX_RETRIES": "0"}
+LOCAL_ENV = {"BOT_LLM_MAX_TOKENS": "128", "BOT_LLM_TIMEOUT": "60", "BOT_LLM_MAX_RETRIES": "0"}
 
 
 def warm(base_url: str) -> bool:
