@@ -376,3 +376,28 @@ def test_a_sentence_taking_the_example_s_pattern_is_dropped():
     )
     result = check_sentences(text, [ab], pattern="AB贷", examples=examples)
     assert result.dropped == 1 and "冒充熟人诈骗" not in result.text
+
+
+def test_a_question_echoed_as_a_step_is_dropped_however_short():
+    white = passage("招募广告专找缺钱的人，比如从没贷过款的“白户”。")
+    question = "有人说只要贡献征信就能拿佣金，我是白户，这种靠谱吗"
+    text = "要点：\n- 招募广告专找缺钱的人，比如白户。[1]\n现在怎么做：\n- 是白户，这种靠谱吗？[1]"
+    result = check_sentences(text, [white], question=question, verdict="不靠谱。")
+    assert result.problems == [] and result.dropped == 1
+    assert "靠谱吗" not in result.text and "现在怎么做" not in result.text
+
+
+def test_a_label_made_of_the_verdict_is_dropped_but_section_labels_stay():
+    verdict = "这很可能是「虚假贷款」，先做下面这几件事。"
+    text = "要点：\n- 先做下面这几件事：[1]\n现在怎么做：\n- 马上停止操作，不再转出任何一笔钱。[2]"
+    result = check_sentences(text, SHOWN, pattern="虚假贷款", verdict=verdict)
+    assert result.problems == [] and "先做下面这几件事" not in result.text
+    assert result.text == "现在怎么做：\n- 马上停止操作，不再转出任何一笔钱。[2]"
+    # "Where to get help:" shares every word with the report verdict and still stays
+    help_ = passage("Report it to the police.", section="help", lang="en")
+    en = check_sentences(
+        "Where to get help:\n- Report it to the police.[1]",
+        [help_],
+        verdict="Here is where to get help.",
+    )
+    assert en.text.startswith("Where to get help:")

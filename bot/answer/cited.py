@@ -50,6 +50,7 @@ from pathlib import Path
 
 import yaml
 
+from bot.answer.negation import flipped, genuine_does_what_scammers_do
 from bot.records import Passage
 from bot.safety.guard import SECTION_LABEL, content_tokens, overlap, supports
 
@@ -59,7 +60,6 @@ _BULLET = re.compile(r"^\s*(?:[-*•·]|\d+[.、)])\s+")
 _LABEL = SECTION_LABEL
 _WORD = re.compile(r"[\w\u4e00-\u9fff]")
 COPIED_MIN = 0.6  # share of a sentence's words found in a worked example (as RESTATED_MIN)
-FLIP_COVER = 0.5  # share of the passage clause a sentence clause must cover to be "the same claim"
 RESTATED_MIN = 0.6  # share of a sentence's words taken from the question that makes it an echo
 RESTATED_WORDS = 4  # content words a sentence needs before it can count as an echo
 VERDICTS_PATH = Path(__file__).resolve().parent / "verdicts.yaml"
@@ -67,8 +67,8 @@ VERDICTS_PATH = Path(__file__).resolve().parent / "verdicts.yaml"
 
 @lru_cache(maxsize=1)
 def _verdicts() -> dict:
-    """bot/answer/verdicts.yaml: verdict words, all-clear openings, doubt words, and the word
-    lists of the negation and genuine-body checks."""
+    """bot/answer/verdicts.yaml: verdict words, all-clear openings and doubt words (its
+    negation and genuine-body lists are bot/answer/negation.py's)."""
     data = yaml.safe_load(VERDICTS_PATH.read_text(encoding="utf-8"))
 
     def by_lang(key: str) -> dict[str, re.Pattern]:
@@ -78,11 +78,6 @@ def _verdicts() -> dict:
         "words": data["verdict_words"],
         "all_clear": by_lang("all_clear"),
         "doubt": re.compile(data["doubt"], re.IGNORECASE),
-        "verdict_opening": re.compile(data["verdict_opening"], re.IGNORECASE),
-        "negation": by_lang("negation"),
-        "not_negation": re.compile(data["not_negation"]),
-        "genuine": by_lang("genuine"),
-        "asks_for": by_lang("asks_for"),
     }
 
 
@@ -207,7 +202,9 @@ def check_sentences(
         return any(supports(sentence.body, texts[n - 1]) for n in valid(numbers))
 
     def echoes(sentence: Sentence) -> bool:
-        if not question or not _long(sentence.body):
+        # a question is never a claim, so a short one counts too ("是白户，这种靠谱吗？" as a step)
+        asked = sentence.body.rstrip().endswith(("?", "？"))
+        if not question or not (_long(sentence.body) or asked):
             return False
         echo = overlap(sentence.body, question)
         return echo >= RESTATED_MIN and echo > max(overlap(sentence.body, t) for t in texts)
@@ -243,8 +240,8 @@ def check_sentences(
         )
 
     def noise(sentence: Sentence) -> bool:
-        if _LABEL.match(sentence.body):
-            return False
+        if _LABEL.match(sentence.body):  # a label made of the verdict's words: "先做下面这几件事："
+            return bool(said) and overlap(sentence.body, said) == 1 and not _known(sentence.body)
         return (
             echoes(sentence)
             or repeats_verdict(sentence)
@@ -339,86 +336,22 @@ def _render(lines: list[Line]) -> list[str]:
     return keep
 
 
-def flipped(sentence: str, passages: list[str]) -> str:
-    """A passage clause that says what a clause of `sentence` says, but with the negation the
-    other one lacks ("Real lenders charge upfront fees…" from "Real lenders never charge
-    upfront fees…"; "再转出一笔钱" from "不再转出任何一笔钱"), else "". Token overlap cannot
-    see a dropped "never"; this compares each clause with its closest passage clause."""
-    candidates = [(c, _grams(c)) for p in passages for c in _clauses(p)]  # once per sentence
-    for clause in _clauses(_verdicts()["verdict_opening"].sub("", sentence)):
-        mine = _grams(clause)
-        if len(mine) < 3 or not candidates:
-            continue
-        best, grams = max(candidates, key=lambda c: len(mine & c[1]))
-        shared = len(mine & grams)
-        if shared / len(mine) < RESTATED_MIN or shared / len(grams) < FLIP_COVER:
-            continue  # not the same claim: a few shared words of a longer passage clause
-        if _negated(clause) == _negated(best):
-            continue
-        # the negation must bear on the shared words: "What the agents don't say is that you
-        # can ask your lender…" does not negate "You can ask your lender…", nor does the red flag
-        # "any fee before anything is agreed" make "Do not pay any fee…" a flip
-        negated, other = (best, mine) if _negated(best) else (clause, grams)
-        if _negation_scope(negated) & other:
-            return best
-    return ""
+def _known(label: str) -> bool:
+    """One of the section labels the prompt asks for (prompts/compose.yaml's)."""
+    return label.strip().rstrip(":：").strip().lower() in _section_labels()
 
 
-def _negation_scope(text: str) -> set[str]:
-    """What each negation in `text` bears on: the first content word after it (English), or
-    the character pairs of the next three Chinese characters ("不再转出" -> 再转, 转出)."""
-    v = _verdicts()
-    text = v["not_negation"].sub("", text.lower())
-    scope: set[str] = set()
-    for m in v["negation"][_lang(text)].finditer(text):
-        after = text[m.end() :]
-        if _lang(text) == "zh":
-            chars = re.sub(r"[^\u4e00-\u9fff]", "", after)[:3]
-            scope |= {chars[i : i + 2] for i in range(len(chars) - 1)}
-        else:
-            words = [w for w in re.findall(r"[a-z0-9]+", after) if w not in _SCOPE_SKIP]
-            scope |= set(words[:1])
-    return scope
+@lru_cache(maxsize=1)
+def _section_labels() -> frozenset[str]:
+    from bot.prompts import load_prompt
 
-
-# words a negation passes over to reach what it negates ("do not ever pay" -> pay)
-_SCOPE_SKIP = set(
-    "a an the to be been is are was were ever even always any you your it they we i "
-    "have has do does did will would can could should must just yet also really need".split()
-)
-
-
-def _grams(text: str) -> set[str]:
-    """What two clauses are compared on, negations left out: character pairs of Chinese (no
-    word splitting to disagree about), lower-cased words of English."""
-    text = _verdicts()["negation"][_lang(text)].sub(" ", text.lower())
-    if _lang(text) == "zh":
-        chars = re.sub(r"[^\u4e00-\u9fff]", "", text)
-        return {chars[i : i + 2] for i in range(len(chars) - 1)}
-    return set(re.findall(r"[a-z0-9]+", text))
-
-
-def genuine_does_what_scammers_do(sentence: str) -> bool:
-    """A sentence saying that a real lender, bank or police officer charges a fee up front or
-    asks for a code, a password or a transfer, with no negation: what the knowledge base says
-    they never do ("Real lenders charge upfront fees before the loan reaches you." came from
-    "…a licensed lender does not collect money from you before it pays out a loan.")."""
-    lang = _lang(sentence)
-    for clause in _clauses(_verdicts()["verdict_opening"].sub("", sentence)):
-        actor = _verdicts()["genuine"][lang].search(clause)
-        rest = clause[actor.end() :] if actor else ""
-        if actor and _verdicts()["asks_for"][lang].search(rest) and not _negated(clause):
-            return True
-    return False
-
-
-def _clauses(text: str) -> list[str]:
-    return [c.strip() for c in re.split(r"[。！？!?；;，,：:、]|\.\s", text) if c.strip()]
-
-
-def _negated(text: str) -> bool:
-    v = _verdicts()
-    return bool(v["negation"][_lang(text)].search(v["not_negation"].sub("", text)))
+    compose = load_prompt("compose")
+    lines = f"{compose.zh}\n{compose.en}".splitlines()
+    return frozenset(
+        x.strip().rstrip(":：").strip().lower()
+        for x in lines
+        if x.strip().endswith((":", "：")) and "{" not in x
+    )
 
 
 def _long(sentence: str) -> bool:
