@@ -323,29 +323,34 @@ def test_the_answer_check_reports_a_genuine_body_asking_for_money():
     assert any(p.startswith("says a genuine body") for p in result.problems)
 
 
-def test_a_negation_that_bears_on_other_words_is_not_a_flip():
-    agents = passage(
-        "What the agents don't say is that you can ask your lender for a repayment "
-        "arrangement yourself, and it costs nothing.",
-        lang="en",
-    )
-    own = check_sentences(
-        "You can ask your lender for a repayment arrangement yourself.[1]", [agents]
-    )
-    assert not any(p.startswith("negation differs") for p in own.problems)
-    flag = passage(
-        "Red flags: a fee based on your debt, or any fee before anything has been agreed "
-        "with your lender.",
-        lang="en",
-    )
-    advice = check_sentences(
-        "Do not pay any fee before anything has been agreed with your lender.[1]", [flag]
-    )
-    assert not any(p.startswith("negation differs") for p in advice.problems)
-    # a label-like clause sharing two words with a longer negated clause is not its claim
-    zh = passage("不签“代理维权”委托协议，和机构有纠纷，直接找机构本身协商或投诉。")
-    label = check_sentences("代理维权套路：和机构有纠纷，直接找机构本身协商或投诉。[1]", [zh])
-    assert not any(p.startswith("negation differs") for p in label.problems)
+@pytest.mark.parametrize(
+    "source, lang, sentence",
+    [
+        # the negation bears on "say", not on what the two clauses share
+        (
+            "What the agents don't say is that you can ask your lender for a repayment "
+            "arrangement yourself, and it costs nothing.",
+            "en",
+            "You can ask your lender for a repayment arrangement yourself.",
+        ),
+        # a red flag turned into "do not" advice
+        (
+            "Red flags: a fee based on your debt, or any fee before anything has been agreed "
+            "with your lender.",
+            "en",
+            "Do not pay any fee before anything has been agreed with your lender.",
+        ),
+        # a label-like clause sharing two words with a longer negated clause is not its claim
+        (
+            "不签“代理维权”委托协议，和机构有纠纷，直接找机构本身协商或投诉。",
+            "zh",
+            "代理维权套路：和机构有纠纷，直接找机构本身协商或投诉。",
+        ),
+    ],
+)
+def test_a_negation_that_bears_on_other_words_is_not_a_flip(source, lang, sentence):
+    result = check_sentences(f"{sentence}[1]", [passage(source, lang=lang)])
+    assert not any(p.startswith("negation differs") for p in result.problems)
 
 
 def test_a_sentence_copied_from_the_worked_example_is_dropped():
