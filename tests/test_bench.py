@@ -72,8 +72,10 @@ def test_cold_start_runs_fresh_processes_and_reports_ratio() -> None:
     result = cold_start(1, say=lambda _msg: None)
     assert "error" not in result, result
     assert len(result["ask_seconds"]) == len(result["raw_embedder_seconds"]) == 1
-    ratio = result["ask_p50_s"] / result["raw_embedder_p50_s"]  # of the rounded seconds
-    assert result["ask_over_raw_embedder"] == pytest.approx(ratio, abs=0.05)
+    # of the rounded seconds: rounding a ~0.4 s raw time to 0.01 s moves a ratio of 6 by up to
+    # 0.08 (CI measured 5.96 against 6.02), so the tolerance is relative
+    ratio = result["ask_p50_s"] / result["raw_embedder_p50_s"]
+    assert result["ask_over_raw_embedder"] == pytest.approx(ratio, rel=0.03, abs=0.01)
 
 
 def test_cold_start_reports_a_failing_process(monkeypatch) -> None:
