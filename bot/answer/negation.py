@@ -35,6 +35,7 @@ def _verdicts() -> dict:
         "not_negation": re.compile(data["not_negation"]),
         "genuine": by_lang("genuine"),
         "asks_for": by_lang("asks_for"),
+        "scope_skip": frozenset(data["negation_scope_skip"].split()),
     }
 
 
@@ -79,16 +80,9 @@ def _negation_scope(text: str) -> set[str]:
             chars = re.sub(r"[^\u4e00-\u9fff]", "", after)[:3]
             scope |= {chars[i : i + 2] for i in range(len(chars) - 1)}
         else:
-            words = [w for w in re.findall(r"[a-z0-9]+", after) if w not in _SCOPE_SKIP]
+            words = [w for w in re.findall(r"[a-z0-9]+", after) if w not in v["scope_skip"]]
             scope |= set(words[:1])
     return scope
-
-
-# words a negation passes over to reach what it negates ("do not ever pay" -> pay)
-_SCOPE_SKIP = set(
-    "a an the to be been is are was were ever even always any you your it they we i "
-    "have has do does did will would can could should must just yet also really need".split()
-)
 
 
 def _grams(text: str) -> set[str]:
