@@ -3,6 +3,9 @@
 - **training batches, each left out**: P(urgent) from the model trained without the batch,
   on that batch's urgent and calm rows, for a grid of thresholds (choose
   `urgency.threshold` in bot/safety/triage_rules.yaml here);
+- **the whole triage on each batch left out** (`triage_left_out`: rules plus the urgency and
+  intent models trained without the batch): urgent recall per language, the topics below 1.0
+  (per topic and language), calm victims called urgent, urgent victims refused;
 - **evaluation sets, never trained on**, through the whole triage (rules + shipped model):
   urgent recall on eval/datasets/urgent.jsonl and urgent_u2.jsonl (per topic, totals only),
   and how often victims and askers whose money is not moving are labelled urgent
@@ -14,10 +17,13 @@ Usage: .venv/bin/python eval/urgency_report.py [--no-eval]
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import sys
 from collections import defaultdict
 from pathlib import Path
+
+import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
@@ -26,7 +32,7 @@ if str(ROOT) not in sys.path:
 from bot.answer.embeddings import E5Embeddings  # noqa: E402
 from bot.config import Settings, enforce_offline  # noqa: E402
 from bot.safety.triage import Label, Triager  # noqa: E402
-from bot.safety.urgency import URGENT, UrgencyModel, load_urgency_examples  # noqa: E402
+from bot.safety.urgency import TRAINING_DIR, URGENT, UrgencyModel, load_urgency_examples  # noqa: E402
 
 DATASETS = ROOT / "eval" / "datasets"
 
@@ -47,15 +53,66 @@ def _rate(hits: list[bool]) -> float | None:
     return round(sum(hits) / len(hits), 4) if hits else None
 
 
+def _triage_left_out(triager: Triager, model: UrgencyModel, examples: list) -> dict:
+    """The whole triage (rules + urgency and intent models, both trained without the batch)
+    on each written batch of victims' messages: urgent recall per topic and language (the
+    issue's measure), and how many calm victims it calls urgent."""
+    scam_topic = {  # each written row's scam topic (the model's label is urgent / calm)
+        r["text"]: r.get("topic", "")
+        for path in sorted(TRAINING_DIR.glob("*.jsonl"))
+        for r in map(json.loads, filter(str.strip, path.read_text(encoding="utf-8").splitlines()))
+    }
+    out: dict = {}
+    for batch in sorted({e.batch for e in examples} - {"triage_examples"}):
+        held = [e for e in examples if e.batch == batch]
+        left = copy.copy(triager)
+        left.urgency = model.leave_out(batch)
+        if triager.intent is not None:
+            left.intent = triager.intent.leave_out(batch)
+        labels = [left.classify(e.text, e.lang).label for e in held]
+        recall: dict[str, list[bool]] = defaultdict(list)
+        calm: dict[str, list[bool]] = defaultdict(list)
+        for e, label in zip(held, labels, strict=True):
+            if e.topic == URGENT:
+                recall[f"{scam_topic.get(e.text, '')}:{e.lang}"].append(label is Label.URGENT)
+                recall[e.lang].append(label is Label.URGENT)
+            else:
+                calm[e.lang].append(label is Label.URGENT)
+        out[batch] = {
+            "urgent_recall": {k: _rate(v) for k, v in sorted(recall.items()) if ":" not in k},
+            "false_urgent": {k: _rate(v) for k, v in sorted(calm.items())},
+            "refused_urgent": sum(
+                label is Label.HARMFUL
+                for e, label in zip(held, labels, strict=True)
+                if e.topic == URGENT
+            ),
+            "topics_below_1": {
+                k: f"{sum(v)}/{len(v)}"
+                for k, v in sorted(recall.items())
+                if ":" in k and not all(v)
+            },
+        }
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--no-eval", action="store_true")
     args = ap.parse_args(argv)
     enforce_offline()
     e5 = E5Embeddings()
+    memo: dict[str, np.ndarray] = {}
+
+    def embed(texts: list[str]) -> np.ndarray:
+        """e5 query vectors, each text embedded once per run (the models left out reuse them)."""
+        missing = [t for t in dict.fromkeys(texts) if t not in memo]
+        if missing:
+            memo.update(zip(missing, e5.embed_queries_np(missing), strict=True))
+        return np.stack([memo[t] for t in texts])
+
     cache = Settings.from_env().cache_dir
     examples = load_urgency_examples()
-    model = UrgencyModel(examples, e5.embed_queries_np, cache_dir=cache)
+    model = UrgencyModel(examples, embed, cache_dir=cache)
     result: dict = {"training": {}, "grid": []}
     scored: list[tuple[float, bool]] = []
     for batch in sorted({e.batch for e in examples}):
@@ -79,7 +136,8 @@ def main(argv: list[str] | None = None) -> int:
             }
         )
     if not args.no_eval:
-        triager = Triager.from_files(embed=e5.embed_queries_np, cache_dir=cache)
+        triager = Triager.from_files(embed=embed, cache_dir=cache)
+        result["triage_left_out"] = _triage_left_out(triager, model, examples)
         for name in (
             "urgent",
             "urgent_u2",
