@@ -41,14 +41,20 @@ class Labelled:
     lang: str = ""
 
 
-def read_labelled(directory: Path, label_field: str, allowed: Sequence[str] = ()) -> list[Labelled]:
+def read_labelled(
+    directory: Path, label_field: str, allowed: Sequence[str] = (), optional: bool = False
+) -> list[Labelled]:
     """Every `*.jsonl` under `directory` as rows ({text, <label_field>, lang?}); the batch is
     the file name's last `_` part (`questions_qa.jsonl` -> `qa`). A bad row names its file and
-    line."""
+    line. With `optional`, a file none of whose rows has `label_field` is skipped (a batch
+    written without that label); a file where only some rows have it is still an error."""
     out: list[Labelled] = []
     for path in sorted(Path(directory).glob("*.jsonl")):
         batch = path.stem.split("_")[-1]
-        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        lines = path.read_text(encoding="utf-8").splitlines()
+        if optional and not any(label_field in _keys(line) for line in lines):
+            continue
+        for number, line in enumerate(lines, 1):
             if not line.strip():
                 continue
             try:
@@ -60,6 +66,15 @@ def read_labelled(directory: Path, label_field: str, allowed: Sequence[str] = ()
             except (ValueError, KeyError) as exc:
                 raise ValueError(f"{path}:{number}: {exc}") from exc
     return out
+
+
+def _keys(line: str) -> set[str]:
+    """The fields of one JSONL row (none for a blank or unreadable line)."""
+    try:
+        row = json.loads(line)
+    except ValueError:
+        return set()
+    return set(row) if isinstance(row, dict) else set()
 
 
 def _norm(text: str) -> str:

@@ -55,8 +55,11 @@ def _rate(hits: list[bool]) -> float | None:
 
 def _triage_left_out(triager: Triager, model: UrgencyModel, examples: list) -> dict:
     """The whole triage (rules + urgency and intent models, both trained without the batch)
-    on each written batch of victims' messages: urgent recall per topic and language (the
-    issue's measure), and how many calm victims it calls urgent."""
+    on each written batch of victims' messages. `steps_first`: the urgent victims whose reply
+    opens with the right-now steps (labelled urgent, or refused with `also_urgent`), per
+    language and, below 1.0, per topic and language (the issue's measure); `refused`: urgent
+    victims refused (`refused_without_steps`: of them, without the steps); `false_urgent`:
+    calm victims given the steps."""
     scam_topic = {  # each written row's scam topic (the model's label is urgent / calm)
         r["text"]: r.get("topic", "")
         for path in sorted(TRAINING_DIR.glob("*.jsonl"))
@@ -69,27 +72,27 @@ def _triage_left_out(triager: Triager, model: UrgencyModel, examples: list) -> d
         left.urgency = model.leave_out(batch)
         if triager.intent is not None:
             left.intent = triager.intent.leave_out(batch)
-        labels = [left.classify(e.text, e.lang).label for e in held]
-        recall: dict[str, list[bool]] = defaultdict(list)
+        results = [left.classify(e.text, e.lang) for e in held]
+        first = [t.label is Label.URGENT or t.also_urgent for t in results]
+        steps: dict[str, list[bool]] = defaultdict(list)
         calm: dict[str, list[bool]] = defaultdict(list)
-        for e, label in zip(held, labels, strict=True):
+        refused = [0, 0]
+        for e, t, f in zip(held, results, first, strict=True):
             if e.topic == URGENT:
-                recall[f"{scam_topic.get(e.text, '')}:{e.lang}"].append(label is Label.URGENT)
-                recall[e.lang].append(label is Label.URGENT)
+                steps[f"{scam_topic.get(e.text, '')}:{e.lang}"].append(f)
+                steps[e.lang].append(f)
+                if t.label is Label.HARMFUL:
+                    refused[0] += 1
+                    refused[1] += not f
             else:
-                calm[e.lang].append(label is Label.URGENT)
+                calm[e.lang].append(f)
         out[batch] = {
-            "urgent_recall": {k: _rate(v) for k, v in sorted(recall.items()) if ":" not in k},
+            "steps_first": {k: _rate(v) for k, v in sorted(steps.items()) if ":" not in k},
             "false_urgent": {k: _rate(v) for k, v in sorted(calm.items())},
-            "refused_urgent": sum(
-                label is Label.HARMFUL
-                for e, label in zip(held, labels, strict=True)
-                if e.topic == URGENT
-            ),
+            "refused": refused[0],
+            "refused_without_steps": refused[1],
             "topics_below_1": {
-                k: f"{sum(v)}/{len(v)}"
-                for k, v in sorted(recall.items())
-                if ":" in k and not all(v)
+                k: f"{sum(v)}/{len(v)}" for k, v in sorted(steps.items()) if ":" in k and not all(v)
             },
         }
     return out

@@ -44,6 +44,8 @@ REQUESTS = [
     ),
     ("en", "Please read me the code we just texted you so I can verify your identity."),
     ("en", "Install this remote support tool so our technician can fix the refund on your screen."),
+    # ... but money sent on from the reader's card to someone else's account still is
+    ("zh", "钱到你那张卡上以后，你再把钱转到我朋友的卡上，他帮我交学费。"),
 ]
 
 GENUINE = [
@@ -58,6 +60,8 @@ GENUINE = [
     ("en", "Your verification code is 558201. We will never call you to ask for it."),
     ("en", "Your parcel was delivered to your safe place at 14:05."),
     ("en", "Hi love, I've paid the gas bill, so we're all sorted for this month."),
+    # money put INTO the reader's own card is news, not a request to move money away
+    ("zh", "儿子，生活费我刚在柜台存到你那张工行卡里了，记得查收。"),
 ]
 
 WARNINGS = [  # they name the requests to warn against them: not requests

@@ -123,9 +123,9 @@ def test_intent_threshold_guarded_and_veto() -> None:
     plain = "could you sort this out for me"
     assert triager(Stub(0.9)).classify(plain).label is Label.HARMFUL
     assert triager(Stub(0.1)).classify(plain).label is Label.QUESTION
-    # no harm rule counted: the model alone must reach `model_only` (0.70), not `threshold`
-    assert triager(Stub(0.65)).classify(plain).label is Label.QUESTION
-    assert triager(Stub(0.75)).classify(plain).label is Label.HARMFUL
+    # no harm rule counted: the model alone must reach `model_only` (0.65), not `threshold`
+    assert triager(Stub(0.62)).classify(plain).label is Label.QUESTION
+    assert triager(Stub(0.68)).classify(plain).label is Label.HARMFUL
     victim = "对方让我把验证码告诉他，这是骗局吗？"  # victim language: the model never refuses it
     assert triager(Stub(0.7)).classify(victim).label is not Label.HARMFUL
     held = triager(Stub(0.99)).classify(victim)

@@ -133,3 +133,24 @@ def test_none_much_likelier_than_the_best_topic_is_out_of_scope():
     assert decide(Prediction("ab-loan", 0.2, 0.45), floors).out_of_scope
     assert not decide(Prediction("ab-loan", 0.3, 0.45), floors).out_of_scope
     assert not decide(Prediction("ab-loan", 0.2, 0.45), {"pattern_floor": 0.1}).out_of_scope
+
+
+def test_a_batch_without_a_label_is_skipped_only_when_asked(tmp_path):
+    from bot.text_model import read_labelled
+
+    (tmp_path / "questions_qa.jsonl").write_text(
+        '{"text": "靠谱吗", "topic": "ab-loan", "ask": "legit", "lang": "zh"}\n', encoding="utf-8"
+    )
+    (tmp_path / "questions_qb.jsonl").write_text(
+        '{"text": "is it real", "topic": "ab-loan", "lang": "en"}\n', encoding="utf-8"
+    )
+    assert [r.batch for r in read_labelled(tmp_path, "ask", optional=True)] == ["qa"]
+    with pytest.raises(ValueError, match="questions_qb.jsonl:1"):
+        read_labelled(tmp_path, "ask")
+    # a file where only some rows carry the label is an error even when it is optional
+    (tmp_path / "questions_qb.jsonl").write_text(
+        '{"text": "is it real", "topic": "ab-loan", "ask": "legit"}\n{"text": "and this?", "topic": "ab-loan"}\n',
+        encoding="utf-8",
+    )
+    with pytest.raises(ValueError, match="questions_qb.jsonl:2"):
+        read_labelled(tmp_path, "ask", optional=True)

@@ -28,8 +28,9 @@ SAME_AS = {"where_report": "report"}  # one author's name for a kind
 
 
 def load_asks(directory: Path = TRAINING_DIR) -> list[Labelled]:
-    """Training rows labelled with what they ask (the `ask` field; its name goes in `topic`)."""
-    rows = read_labelled(directory, "ask", (*KINDS, *SAME_AS))
+    """Training rows labelled with what they ask (the `ask` field; its name goes in `topic`).
+    A batch written without `ask` labels (qg) teaches only the topic model."""
+    rows = read_labelled(directory, "ask", (*KINDS, *SAME_AS), optional=True)
     return [Labelled(r.text, SAME_AS.get(r.topic, r.topic), r.batch, r.lang) for r in rows]
 
 
