@@ -51,30 +51,24 @@ def read_labelled(
     out: list[Labelled] = []
     for path in sorted(Path(directory).glob("*.jsonl")):
         batch = path.stem.split("_")[-1]
-        lines = path.read_text(encoding="utf-8").splitlines()
-        if optional and not any(label_field in _keys(line) for line in lines):
+        rows: list[tuple[int, Any]] = []
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            if line.strip():
+                try:
+                    rows.append((number, json.loads(line)))
+                except ValueError as exc:
+                    raise ValueError(f"{path}:{number}: {exc}") from exc
+        if optional and not any(isinstance(r, dict) and label_field in r for _, r in rows):
             continue
-        for number, line in enumerate(lines, 1):
-            if not line.strip():
-                continue
+        for number, row in rows:
             try:
-                row = json.loads(line)
                 label = str(row[label_field])
                 if allowed and label not in allowed:
                     raise ValueError(f"{label_field} must be one of {list(allowed)}, got {label!r}")
                 out.append(Labelled(str(row["text"]), label, batch, row.get("lang", "")))
-            except (ValueError, KeyError) as exc:
+            except (ValueError, KeyError, TypeError) as exc:
                 raise ValueError(f"{path}:{number}: {exc}") from exc
     return out
-
-
-def _keys(line: str) -> set[str]:
-    """The fields of one JSONL row (none for a blank or unreadable line)."""
-    try:
-        row = json.loads(line)
-    except ValueError:
-        return set()
-    return set(row) if isinstance(row, dict) else set()
 
 
 def _norm(text: str) -> str:

@@ -33,6 +33,7 @@ from bot.answer.embeddings import E5Embeddings  # noqa: E402
 from bot.config import Settings, enforce_offline  # noqa: E402
 from bot.safety.triage import Label, Triager  # noqa: E402
 from bot.safety.urgency import TRAINING_DIR, URGENT, UrgencyModel, load_urgency_examples  # noqa: E402
+from bot.text_model import read_labelled  # noqa: E402
 
 DATASETS = ROOT / "eval" / "datasets"
 
@@ -60,11 +61,8 @@ def _triage_left_out(triager: Triager, model: UrgencyModel, examples: list) -> d
     language and, below 1.0, per topic and language (the issue's measure); `refused`: urgent
     victims refused (`refused_without_steps`: of them, without the steps); `false_urgent`:
     calm victims given the steps."""
-    scam_topic = {  # each written row's scam topic (the model's label is urgent / calm)
-        r["text"]: r.get("topic", "")
-        for path in sorted(TRAINING_DIR.glob("*.jsonl"))
-        for r in map(json.loads, filter(str.strip, path.read_text(encoding="utf-8").splitlines()))
-    }
+    # each written row's scam topic (the model's own label is urgent / calm)
+    scam_topic = {r.text: r.topic for r in read_labelled(TRAINING_DIR, "topic")}
     out: dict = {}
     for batch in sorted({e.batch for e in examples} - {"triage_examples"}):
         held = [e for e in examples if e.batch == batch]
