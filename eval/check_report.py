@@ -27,6 +27,7 @@ import argparse
 import json
 import re
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -163,9 +164,9 @@ def run(checker: Checker, rows: Iterable[dict]) -> tuple[list[dict], list[CheckR
     return rows, [checker.check(r["text"], r.get("lang")) for r in rows]
 
 
-def bank_rows() -> list[dict]:
+def bank_rows(path: Path = BANK) -> list[dict]:
     """The example bank as eval rows (id "<batch>:<n>"), for leave-one-batch-out runs."""
-    raw = yaml.safe_load(BANK.read_text(encoding="utf-8"))["examples"]
+    raw = yaml.safe_load(path.read_text(encoding="utf-8"))["examples"]
     asks = {n: row.get("asks") or [] for n, row in enumerate(raw, 1)}
     return [
         {
@@ -177,8 +178,22 @@ def bank_rows() -> list[dict]:
             "topics": list(e.topics),
             "asks": list(asks.get(n, [])),
         }
-        for n, e in enumerate(load_examples(), 1)
+        for n, e in enumerate(load_examples(path), 1)
     ]
+
+
+def bank_with(extra: list[Path], directory: Path) -> Path:
+    """A copy of the bank with the rows of JSONL batches appended (each row: batch, label, lang,
+    topics, text), so a new author's batch can be measured left out before it joins."""
+    data = yaml.safe_load(BANK.read_text(encoding="utf-8"))
+    keys = ("batch", "label", "lang", "topics", "text")
+    for path in extra:
+        data["examples"] += [
+            {k: r.get(k, [] if k == "topics" else "") for k in keys} for r in read_jsonl(path)
+        ]
+    out = directory / "check_examples.yaml"
+    out.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    return out
 
 
 def _add(out: dict, name: str, rows: list[dict], results: list[CheckResult]) -> None:
@@ -289,6 +304,14 @@ def main(argv: list[str] | None = None) -> int:
         help="leave out (and report) only these bank batches, e.g. k1,k2",
     )
     ap.add_argument(
+        "--add",
+        action="append",
+        default=[],
+        type=Path,
+        metavar="BATCH.jsonl",
+        help="append a written batch to the bank for this run (measure it with --batches)",
+    )
+    ap.add_argument(
         "--set",
         action="append",
         default=[],
@@ -299,7 +322,8 @@ def main(argv: list[str] | None = None) -> int:
 
     rules = RedFlagRules.load()
     taxonomy = yaml.safe_load((KNOWLEDGE / "taxonomy.yaml").read_text(encoding="utf-8"))
-    bank = bank_rows()
+    bank_path = bank_with(args.add, Path(tempfile.mkdtemp())) if args.add else BANK
+    bank = bank_rows(bank_path)
     if args.batches:
         wanted = set(args.batches.split(","))
         bank = [r for r in bank if r["batch"] in wanted]
@@ -331,7 +355,7 @@ def main(argv: list[str] | None = None) -> int:
             searching = Checker(rules, taxonomy, search=search, weights=weights)
             timed("with_search", lambda _batch: searching, None)
             result["with_search"]["indexed_passages"] = len(chunks)
-        examples = ExampleBank.load(e5.embed_queries_np)
+        examples = ExampleBank.load(e5.embed_queries_np, bank_path)
         wording = WordingModel(examples.examples)
 
         def with_examples(batch: str | None) -> Checker:
