@@ -122,3 +122,46 @@ def test_english_decision_line(composer):
     )
     assert text.startswith("Don't trust it"), text
     assert first_line_answers(text, "en")
+
+
+def _p2(doc: str, section: str, n: int, text: str, topics: tuple[str, ...]) -> Passage:
+    chunk = Chunk(f"{doc}#{section}#{n}", doc, section, n, text, "标题", "zh", topics, "u", "s")
+    return Passage(chunk, 1.0)
+
+
+def test_answer_is_built_around_the_article_mainly_about_the_named_pattern(composer):
+    # the ID-lending article also lists 职业背债 and ranks first; the answer on 职业背债
+    # must still lead with the 职业背债 article's own opening
+    lending = ("personal-info-and-codes", "professional-debt-carrying")
+    passages = [
+        _p2("zh-id", "what", 0, "有人花钱收购你的身份信息。", lending),
+        _p2("zh-id", "todo", 0, "身份证不离身。", lending),
+        _p2(
+            "zh-debt", "what", 0, "职业背债把普通人当作贷款工具。", ("professional-debt-carrying",)
+        ),
+        _p2("zh-debt", "todo", 0, "不再签任何贷款文件。", ("professional-debt-carrying",)),
+    ]
+    text = composer.compose(
+        "有人让我用身份证贷款，说债他帮还，靠谱吗", "zh", passages, "professional-debt-carrying"
+    )
+    lines = text.splitlines()
+    assert "职业背债" in lines[0]
+    assert lines[1].startswith("职业背债把普通人当作贷款工具。")
+    assert "不再签任何贷款文件。" in text
+
+
+def test_steps_that_answer_the_question_are_chosen_and_keep_their_order(composer):
+    steps = [
+        "不替任何人刷脸。",
+        "身份证不离身。",
+        "收到预警短信就停止联系。",
+        "用一证通查查询名下手机号。",
+    ]
+    passages = [_p("zh-ab", "what", 0, "有人借你的身份去贷款。")] + [
+        _p("zh-ab", "todo", i, s) for i, s in enumerate(steps)
+    ]
+    text = composer.compose("怎么查我名下的手机号", "zh", passages, "ab-loan")
+    todo = text.split("现在怎么做", 1)[1]
+    assert "一证通查" in todo  # the fourth step, chosen because it answers the question
+    assert todo.index("不替任何人刷脸") < todo.index("一证通查")  # article order kept
+    assert "收到预警短信" not in todo  # only three steps

@@ -22,7 +22,7 @@ from typing import Any
 from langchain_core.runnables import RunnableLambda
 
 from bot.answer.cited import all_clear_verdict, check_sentences, verdict_text
-from bot.answer.compose import ExtractiveComposer, pattern_topic
+from bot.answer.compose import ExtractiveComposer, pattern_rank, pattern_topic
 from bot.answer.llm import AnswerCutOff, LLMGenerator, model_passages
 from bot.answer.model_text import (
     MIN_CUT_SENTENCES,
@@ -201,10 +201,10 @@ class AnswerChain:
     ) -> list[Passage]:
         """Add what-to-do / where-to-get-help of the best article (of the named pattern,
         when there is one), so they can be cited."""
-        ranked = [p for p in passages if pattern and pattern in p.chunk.topics] + passages
-        best = next((p for p in ranked if p.chunk.lang == lang), ranked[0] if ranked else None)
-        if best is None:
+        if not passages:
             return passages
+        same = [p for p in passages if p.chunk.lang == lang] or passages
+        best = min(same, key=lambda p: pattern_rank(p, pattern))
         have = {p.chunk.chunk_id for p in passages}
         extra = [
             p

@@ -58,6 +58,17 @@ def pattern_topic(passages: list[Passage], lang: str) -> str | None:
     return None if topic == HELP_TOPIC else topic
 
 
+def pattern_rank(passage: Passage, pattern: str | None) -> int:
+    """How well a passage stands for the named pattern: 0 when its article is mainly about it
+    (first topic), 1 when the article also covers it, 2 otherwise. An answer is built around
+    the best-ranked article, so a question on 职业背债 leads with the 职业背债 article even
+    when an article on lending your ID card (which also lists 职业背债) ranks higher."""
+    topics = passage.chunk.topics
+    if not pattern or pattern not in topics:
+        return 2
+    return 0 if topics[0] == pattern else 1
+
+
 class ExtractiveComposer:
     """passages + question -> answer text with [n] markers (1-based passage numbers)."""
 
@@ -87,9 +98,7 @@ class ExtractiveComposer:
             pattern = pattern_topic(passages, lang)
         ask = ask or self.asks.classify(question, lang)
         # the article the answer is built around: the best one of the named pattern
-        top = next(
-            (p.chunk for _, p in same if pattern and pattern in p.chunk.topics), same[0][1].chunk
-        )
+        top = min(same, key=lambda np_: pattern_rank(np_[1], pattern))[1].chunk
         q_tokens = Counter(self.tokenizer.tokens(question))
         used: set[str] = set()
 
@@ -109,7 +118,7 @@ class ExtractiveComposer:
         # ("we were meant to find each other" in a task-scam answer) mislead
         kin = [(n, p) for n, p in same if set(p.chunk.topics) & set(top.topics)]
         lures = self._section_sentences(kin, top.doc_id, "lures", MAX_LURES, used, cite)
-        todo = self._section_sentences(same, top.doc_id, "todo", MAX_TODO, used, cite)
+        todo = self._section_sentences(same, top.doc_id, "todo", MAX_TODO, used, cite, q_tokens)
         help_ = self._section_sentences(same, top.doc_id, "help", MAX_HELP, used, cite)
         return load_prompt("compose").render(
             lang,
@@ -181,18 +190,33 @@ class ExtractiveComposer:
         hits = sum(1 for t in q_tokens if t in s_tokens)
         return hits / math.sqrt(len(s_tokens))
 
-    @staticmethod
-    def _section_sentences(same, doc_id, section, limit, used, cite) -> list[str]:
+    def _section_sentences(
+        self, same, doc_id, section, limit, used, cite, q_tokens: Counter | None = None
+    ) -> list[str]:
+        """Up to `limit` sentences of one section, the main article's first. With `q_tokens`,
+        the main article's sentences that share words with the question are chosen before
+        the others (a question on checking the phone cards in your name gets the step that
+        says how), and the chosen ones keep the article's order."""
         chosen = [(n, p) for n, p in same if p.chunk.section == section]
         chosen.sort(key=lambda np_: (np_[1].chunk.doc_id != doc_id, np_[1].chunk.n))
+        candidates = [
+            (i, n, s, p.chunk.doc_id == doc_id)
+            for i, (n, s, p) in enumerate(
+                (n, s, p) for n, p in chosen for s in split_sentences(p.text)
+            )
+            if s not in used and len(s) >= 4
+        ]
+        own = [c for c in candidates if c[3]]
+        if q_tokens and len(own) > limit:
+            best = sorted(own, key=lambda c: (-self._overlap(q_tokens, c[2]), c[0]))[:limit]
+            candidates = sorted(best, key=lambda c: c[0])
         out: list[str] = []
-        for n, p in chosen:
-            for s in split_sentences(p.text):
-                if s in used or len(s) < 4:
-                    continue
-                out.append(cite(n, s))
-                if len(out) >= limit:
-                    return out
+        for _i, n, s, _own in candidates:
+            if s in used:
+                continue
+            out.append(cite(n, s))
+            if len(out) >= limit:
+                break
         return out
 
 
