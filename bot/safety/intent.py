@@ -11,7 +11,7 @@ and, with earlier user turns, the conversation as one text (see `combine`).
 
 What the shipped model trains on: every file in bot/safety/intent_sources.yaml: the in-house
 examples (triage_examples.yaml, intent_examples.yaml), the written batches s2, s3 (harm of
-48 kinds and its victim / learner twins), s4 (ordinary first-person requests), s5 to s12
+48 kinds and its victim / learner twins), s4 (ordinary first-person requests), s5 to s14
 (harm inside and outside fraud in many styles, each with its twins), victim_questions,
 questions and urgent, victims' messages and training questions (ua-ue, qa-qe; weight 0.1),
 and the public development halves (JailbreakBench, AdvBench, JADE, MultiJail, JailBench,
