@@ -46,6 +46,17 @@ REQUESTS = [
     ("en", "Install this remote support tool so our technician can fix the refund on your screen."),
     # ... but money sent on from the reader's card to someone else's account still is
     ("zh", "钱到你那张卡上以后，你再把钱转到我朋友的卡上，他帮我交学费。"),
+    # session 15: a relative's account is a third party's; ID and card numbers asked together
+    ("zh", "我是你表舅，换了个号。这次的钱直接打到我老婆的账户，她叫王某某。"),
+    ("zh", "您的医保卡需要年审，请在下方填写身份证号码和银行卡号，逾期停用。"),
+    (
+        "en",
+        "It's Dad on a new phone, can you send the £600 to my wife's account instead? Details below.",
+    ),
+    (
+        "en",
+        "Congrats, your refund is approved. To release it, reply with your SSN and the card number it goes to.",
+    ),
 ]
 
 GENUINE = [
@@ -58,6 +69,12 @@ GENUINE = [
     ("zh", "妈，房租我已经转给房东了，你不用再管了。"),
     ("zh", "周末大促，全场八折，回复TD退订"),
     ("en", "Your verification code is 558201. We will never call you to ask for it."),
+    # session 15: the same numbers named in a genuine notice: bring them, or never give them
+    ("zh", "【某某银行】您的身份证件已过期，请本人携带身份证和银行卡到就近网点更新。"),
+    (
+        "en",
+        "Please bring your passport and a recent bank statement to your appointment at the branch.",
+    ),
     ("en", "Your parcel was delivered to your safe place at 14:05."),
     ("en", "Hi love, I've paid the gas bill, so we're all sorted for this month."),
     # money put INTO the reader's own card is news, not a request to move money away

@@ -208,6 +208,18 @@ def test_check_recall_fpr_topic_and_confusion():
     assert unwired["measured"] is False and unwired["scam_recall"] is None
 
 
+def test_requests_called_legit_count_scams_only():
+    def row(i: str, label: str, verdict: str) -> dict:
+        c = case(id=i, kind="message", task="check", dataset="messages", label=label)
+        c.meta["asks"] = ["money"]
+        return result(c, Answer("x", verdict=verdict))
+
+    # a scam asking for money called legit counts; a genuine bill asking for money does not
+    m = check.summarize([row("s", "scam", "legit"), row("g", "legit", "legit")])
+    assert m["requests_legit"] == 1
+    assert check.summarize([row("g", "legit", "legit")])["requests_legit"] == 0
+
+
 def test_latency_percentiles_per_task():
     rows = [result(case(id=str(i)), Answer("x"), ms=float(i)) for i in range(1, 101)]
     m = latency.summarize(rows)

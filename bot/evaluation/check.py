@@ -5,9 +5,11 @@ numbers count "scam" only). Topic accuracy is measured on scam rows with expecte
 the check's top topic (`Answer.extra["check"]["topics"][0]`, else `Answer.topics[0]`) must
 be one of them. Everything is broken down per language, per source (own rows vs. public
 ones), per split (tune / holdout), per origin (written, by author batch; public, by source)
-and per kind (a scam row's main topic), plus how many rows that ask for money, a code, card
-details or remote access came out "legit" (`requests_legit`; must be 0). All None ("not measured") while no check answer
-carries a verdict. This module reads `Answer` fields only; it does not classify messages.
+and per kind (a scam row's main topic), plus how many scam rows that ask for money, a code,
+card details or remote access came out "legit" (`requests_legit`; must be 0). Genuine rows
+that ask for money (a bill from the reader's own bank, rent to the usual account) are not
+counted: their sender can be checked, and they should stay "legit". All None ("not
+measured") while no check answer carries a verdict. This module reads `Answer` fields only; it does not classify messages.
 """
 
 from __future__ import annotations
@@ -75,8 +77,11 @@ def case_scores(case: Case, answer: Answer) -> dict[str, Any]:
         "strict": verdict == "scam" if verdict else None,
         "topic": topic,
         "topic_ok": topic_ok,
-        # None when the row does not say what it asks for, or asks for none of REQUESTS
-        "request_flagged": (verdict != "legit") if verdict and asks & REQUESTS else None,
+        # None when the row does not say what it asks for, asks for none of REQUESTS, or is
+        # genuine (session 15: 18 genuine bills and rent reminders of batch k2 were counted)
+        "request_flagged": (verdict != "legit")
+        if verdict and asks & REQUESTS and case.label == "scam"
+        else None,
     }
 
 
