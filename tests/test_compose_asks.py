@@ -165,3 +165,23 @@ def test_steps_that_answer_the_question_are_chosen_and_keep_their_order(composer
     assert "一证通查" in todo  # the fourth step, chosen because it answers the question
     assert todo.index("不替任何人刷脸") < todo.index("一证通查")  # article order kept
     assert "收到预警短信" not in todo  # only three steps
+
+
+def test_one_shared_word_does_not_pull_a_fragment_ahead(composer):
+    steps = [
+        "Say no to anyone who wants to borrow your credit.",
+        "Never sign papers you do not understand.",
+        "Check your credit report for loans you did not take.",
+        "Do not delete them.",
+    ]
+    passages = [_p("en-d", "what", 0, "A broker borrows in your name.", "en")] + [
+        _p("en-d", "todo", i, s, "en") for i, s in enumerate(steps)
+    ]
+    text = composer.compose(
+        "Letting them take out a loan in my name, is this legit?",
+        "en",
+        passages,
+        "ab-loan",
+    )
+    assert "Do not delete them." not in text  # shares only "them" with the question
+    assert "Check your credit report" in text

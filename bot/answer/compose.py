@@ -183,6 +183,13 @@ class ExtractiveComposer:
                 break
         return facts
 
+    def _shared(self, q_tokens: Counter, sentence: str) -> int:
+        """Words a step shares with the question, counted only from two up: one shared word
+        ("them") would pull a fragment like "Do not delete them." ahead of real steps."""
+        s_tokens = self.tokenizer.token_set(sentence)
+        hits = sum(1 for t in q_tokens if t in s_tokens)
+        return hits if hits >= 2 else 0
+
     def _overlap(self, q_tokens: Counter, sentence: str) -> float:
         s_tokens = self.tokenizer.token_set(sentence)
         if not s_tokens or not q_tokens:
@@ -208,7 +215,7 @@ class ExtractiveComposer:
         ]
         own = [c for c in candidates if c[3]]
         if q_tokens and len(own) > limit:
-            best = sorted(own, key=lambda c: (-self._overlap(q_tokens, c[2]), c[0]))[:limit]
+            best = sorted(own, key=lambda c: (-self._shared(q_tokens, c[2]), c[0]))[:limit]
             candidates = sorted(best, key=lambda c: c[0])
         out: list[str] = []
         for _i, n, s, _own in candidates:
