@@ -29,6 +29,9 @@ MAX_FACTS = 3
 MAX_LURES = 2
 MAX_TODO = 3
 MAX_HELP = 2
+# A step is chosen for sharing words with the question only from this many up: one shared
+# word ("them") pulled a fragment like "Do not delete them." ahead of real steps.
+MIN_SHARED_WORDS = 2
 
 HELP_TOPIC = "reporting-and-help"  # where to get help: not a scam pattern
 
@@ -184,18 +187,15 @@ class ExtractiveComposer:
         return facts
 
     def _shared(self, q_tokens: Counter, sentence: str) -> int:
-        """Words a step shares with the question, counted only from two up: one shared word
-        ("them") would pull a fragment like "Do not delete them." ahead of real steps."""
-        s_tokens = self.tokenizer.token_set(sentence)
-        hits = sum(1 for t in q_tokens if t in s_tokens)
-        return hits if hits >= 2 else 0
+        """Words a step shares with the question, 0 below MIN_SHARED_WORDS."""
+        hits = sum(1 for t in q_tokens if t in self.tokenizer.token_set(sentence))
+        return hits if hits >= MIN_SHARED_WORDS else 0
 
     def _overlap(self, q_tokens: Counter, sentence: str) -> float:
         s_tokens = self.tokenizer.token_set(sentence)
         if not s_tokens or not q_tokens:
             return 0.0
-        hits = sum(1 for t in q_tokens if t in s_tokens)
-        return hits / math.sqrt(len(s_tokens))
+        return sum(1 for t in q_tokens if t in s_tokens) / math.sqrt(len(s_tokens))
 
     def _section_sentences(
         self, same, doc_id, section, limit, used, cite, q_tokens: Counter | None = None
@@ -206,17 +206,18 @@ class ExtractiveComposer:
         says how), and the chosen ones keep the article's order."""
         chosen = [(n, p) for n, p in same if p.chunk.section == section]
         chosen.sort(key=lambda np_: (np_[1].chunk.doc_id != doc_id, np_[1].chunk.n))
+        # (reading position, passage number, sentence, from the main article)
         candidates = [
             (i, n, s, p.chunk.doc_id == doc_id)
-            for i, (n, s, p) in enumerate(
-                (n, s, p) for n, p in chosen for s in split_sentences(p.text)
+            for i, (n, p, s) in enumerate(
+                (n, p, s) for n, p in chosen for s in split_sentences(p.text)
             )
             if s not in used and len(s) >= 4
         ]
         own = [c for c in candidates if c[3]]
         if q_tokens and len(own) > limit:
             best = sorted(own, key=lambda c: (-self._shared(q_tokens, c[2]), c[0]))[:limit]
-            candidates = sorted(best, key=lambda c: c[0])
+            candidates = sorted(best)  # back in reading order
         out: list[str] = []
         for _i, n, s, _own in candidates:
             if s in used:
