@@ -185,7 +185,7 @@ class AnswerChain:
             turn.pattern = named.topic
         passages = self.retriever.search(turn.query, lang=turn.lang)
         if turn.pattern and not any(turn.pattern in p.chunk.topics for p in passages):
-            # the search missed the pattern the model is sure of: fetch its best passages
+            # the search missed the named pattern (probability >= fetch_floor): fetch its passages
             own = (
                 self.retriever.search(turn.query, turn.lang, 2, turn.pattern) if named.fetch else []
             )
