@@ -3,8 +3,8 @@
 `AskModel(embed, cache_dir).classify(text, lang)` returns one of `bot.answer.asks.KINDS`
 (is_it_scam, what_now, legal, report, how_it_works, other): a `TextClassifier` (character
 n-grams + e5 vectors) trained on every `bot/answer/training/*.jsonl` row with an `ask`
-(batches qa, qb, qc, qd, qe, qf from six separate authors; qd's and qe's `where_report` is
-`report`). The
+(batches qa–qf and qh–ql, each from a separate author; qg has none; qd's and qe's
+`where_report` is `report`). The
 composer uses it to pick the first line and the order of sections, as it would the patterns
 of `asks.yaml` (`Asks`, the fallback when no embedder is given, e.g. in unit tests).
 
