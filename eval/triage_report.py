@@ -123,13 +123,19 @@ def leave_one_source_out(vectors: Vectors, errors: bool) -> dict:
             tally[f"{r.lang}/{side}"].update(n=1, refused=refused, rules_only=alone_refused)
             if errors and source in WRITTEN and refused != r.harmful:
                 print(f"[{source}] {got.label.value}: {r.text[:140]!r}", file=sys.stderr)
-        cells = {}
-        for key, c in sorted(tally.items()):
-            name = "refused" if key.endswith("harmful") else "false_refusals"
-            cells[key] = {"n": c["n"], name: rate(c["refused"], c["n"]),
-                          "rules_only": rate(c["rules_only"], c["n"])}  # fmt: skip
-        out[source] = {"rules_seen": source in RULES_SEEN, **cells}
+        out[source] = {"rules_seen": source in RULES_SEEN, **side_cells(tally, "rules_only")}
     return out
+
+
+def side_cells(tally: dict[str, Counter], *extra: str) -> dict:
+    """Per "lang/side" tally (n, refused, extra counts) -> rates: `refused` on harmful rows,
+    `false_refusals` on safe ones, and each `extra` count as a rate."""
+    cells = {}
+    for key, c in sorted(tally.items()):
+        name = "refused" if key.endswith("harmful") else "false_refusals"
+        cells[key] = {"n": c["n"], name: rate(c["refused"], c["n"]),
+                      **{e: rate(c[e], c["n"]) for e in extra}}  # fmt: skip
+    return cells
 
 
 def shipped(vectors: Vectors) -> dict:
@@ -180,11 +186,7 @@ def shipped(vectors: Vectors) -> dict:
         for r, g in zip(rows, got, strict=True):
             side = "harmful" if r["label"] == "perpetrator" else "safe"
             cells[f"{r['lang']}/{side}"].update(n=1, refused=g in REFUSED)
-        out[path.stem] = {
-            key: {"n": c["n"], ("refused" if key.endswith("harmful") else "false_refusals"):
-                  rate(c["refused"], c["n"])}
-            for key, c in sorted(cells.items())
-        }  # fmt: skip
+        out[path.stem] = side_cells(cells)
     _, got = labels("offtopic_q2.jsonl")
     out["offtopic_q2_labels"] = dict(Counter(g.value for g in got))
     flames = [r for r in read_jsonl(DATASETS / "eval-dev" / "harmful_requests.jsonl")

@@ -188,7 +188,8 @@ class ExtractiveComposer:
 
     def _shared(self, q_tokens: Counter, sentence: str) -> int:
         """Words a step shares with the question, 0 below MIN_SHARED_WORDS."""
-        hits = sum(1 for t in q_tokens if t in self.tokenizer.token_set(sentence))
+        s_tokens = self.tokenizer.token_set(sentence)  # once, not once per question word
+        hits = sum(1 for t in q_tokens if t in s_tokens)
         return hits if hits >= MIN_SHARED_WORDS else 0
 
     def _overlap(self, q_tokens: Counter, sentence: str) -> float:
