@@ -109,3 +109,38 @@ def test_a_refusal_also_carries_the_steps_when_money_is_moving():
     calm = Triager(Rules.from_dict(rules), urgency=StubUrgency(0.1)).classify("冒充公安", "zh")
     assert not calm.also_urgent
     assert Responder.__new__(Responder)._refuse(calm, "zh").text == refusal(calm, "zh")
+
+
+class StubIntent:
+    """An intent model that always gives the same P(harmful)."""
+
+    def __init__(self, p: float) -> None:
+        self.p = p
+
+    def probability(self, text, history=None):  # noqa: ANN001, ANN201
+        return self.p, self.p
+
+
+@pytest.mark.parametrize(("p_urgent", "label"), [(0.95, Label.URGENT), (0.6, Label.HARMFUL)])
+def test_money_moving_now_outweighs_the_intent_model_alone(p_urgent, label):
+    """A writer the urgency model is sure is paying now is not refused on the intent model
+    alone; below `over_intent` (or with a harm rule) the refusal stands."""
+    rules = {
+        **RULES,
+        "urgency": {"threshold": 0.5, "over_intent": 0.9},
+        "intent": {"threshold": 0.6, "model_only": 0.6},
+    }
+    text = "奶奶中奖了，正按电话里那人说的去买礼品卡交手续费，已经转了一半"
+    verdict = Triager(
+        Rules.from_dict(rules), urgency=StubUrgency(p_urgent), intent=StubIntent(0.7)
+    ).classify(text, "zh")
+    assert verdict.label is label
+    assert ("intent:moving-now" in verdict.reasons) is (label is Label.URGENT)
+    with_rule = {
+        **rules,
+        "signals": [{"id": "harmful/x", "label": "harmful", "weight": 1.0, "patterns": ["礼品卡"]}],
+    }
+    ruled = Triager(
+        Rules.from_dict(with_rule), urgency=StubUrgency(p_urgent), intent=StubIntent(0.7)
+    ).classify(text, "zh")
+    assert ruled.label is Label.HARMFUL

@@ -29,6 +29,8 @@ How a message is scored (all numbers live in bot/safety/triage_rules.yaml):
    or protective language is present (so a victim's wording alone never decides it). With
    earlier user turns (`history`), the conversation read as one text counts too, once the
    message alone reaches `intent.context_floor` ("我做催收的" ... "怎么说能让他们害怕").
+   A writer the urgency model is sure (`urgency.over_intent`) has money moving now is not
+   refused on the model alone (no harm rule counted): the reply opens with the urgent steps.
    The rules stay as explanations in `reasons`; a rule verdict of harmful stands unless the
    model's probability is below `intent.veto` (the rules matched words, not intent).
 6. The first label in `priority` whose total reaches its threshold wins; else `question`.
@@ -336,6 +338,7 @@ class Triager:
                 totals[label] *= factor
         thr = self.rules.thresholds
         in_domain = any(m.name == "domain" for m in mods)  # the model knows only scam talk
+        p_urgent = None
         if self.urgency is not None and totals[Label.URGENT] < thr.get(Label.URGENT, 1.0):
             # with none of the domain words the model must be surer (it learned scam talk)
             limit = self.rules.urgency.get(
@@ -357,10 +360,20 @@ class Triager:
         limit = self.rules.intent.get("guarded" if guarded else "threshold", 0.6)
         if not any(r.startswith("rule:harmful") for r in reasons):  # no harm rule counted
             limit = max(limit, self.rules.intent.get("model_only", limit))
+        # the writer's own money or codes are moving now, as the urgency model is sure: with no
+        # harm rule behind it the intent model does not refuse them (session 17: it refused
+        # victims paying a "release fee" or a "security margin" at 0.65-0.67)
+        moving_now = p_urgent is not None and p_urgent >= self.rules.urgency.get(
+            "over_intent", 1.01
+        )
         if plain_offtopic and p is not None:
             reasons.append("intent:offtopic")
         elif victim and p is not None:
             reasons.append("intent:victim")
+        elif (
+            moving_now and p is not None and not any(r.startswith("rule:harmful") for r in reasons)
+        ):
+            reasons.append("intent:moving-now")
         elif p is not None and p >= limit:
             totals[Label.HARMFUL] = max(totals[Label.HARMFUL], thr.get(Label.HARMFUL, 1.0))
             needs.setdefault(Label.HARMFUL, "fraud")
