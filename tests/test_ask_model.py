@@ -39,3 +39,35 @@ def asks(e5, tmp_path_factory) -> AskModel:
 )
 def test_classifies_what_is_asked(asks: AskModel, text: str, lang: str, kind: str) -> None:
     assert asks.classify(text, lang) == kind
+
+
+class FakeOther:
+    """A fake of the fitted classifier: every question is `other`."""
+
+    def probabilities(self, texts):  # noqa: ANN001, ANN201
+        import numpy as np
+
+        return ["is_it_scam", "other"], np.array([[0.1, 0.9]] * len(texts))
+
+
+@pytest.mark.parametrize(
+    ("text", "lang", "kind"),
+    [
+        ("做兼职的群里说先垫付再返佣金，这种正常吗", "zh", "is_it_scam"),
+        (
+            "She wants to chat on Telegram instead of the app now. Should I be worried?",
+            "en",
+            "is_it_scam",
+        ),
+        ("全额退保新政 到底有没有这个政策", "zh", "is_it_scam"),
+        ("can a company really wipe my missed payments off my file", "en", "is_it_scam"),
+        ("给我讲讲这个平台的来历", "zh", "other"),
+        ("Tell me more about how the 159 service started.", "en", "other"),
+    ],
+)
+def test_other_with_the_form_of_a_yes_no_question_is_answered_as_one(
+    text: str, lang: str, kind: str
+) -> None:
+    model = AskModel.__new__(AskModel)
+    model.model = FakeOther()
+    assert model.classify(text, lang) == kind

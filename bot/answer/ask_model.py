@@ -3,7 +3,7 @@
 `AskModel(embed, cache_dir).classify(text, lang)` returns one of `bot.answer.asks.KINDS`
 (is_it_scam, what_now, legal, report, how_it_works, other): a `TextClassifier` (character
 n-grams + e5 vectors) trained on every `bot/answer/training/*.jsonl` row with an `ask`
-(batches qa–qf and qh–ql, each from a separate author; qg has none; qd's and qe's
+(batches qa–qf and qh–qm, each from a separate author; qg has none; qd's and qe's
 `where_report` is `report`). The
 composer uses it to pick the first line and the order of sections, as it would the patterns
 of `asks.yaml` (`Asks`, the fallback when no embedder is given, e.g. in unit tests).
@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bot.answer.asks import KINDS
+from bot.answer.asks import KINDS, default_asks
 from bot.answer.topic_model import TRAINING_DIR
 from bot.text_model import Embed, Labelled, TextClassifier, read_labelled
 
@@ -48,6 +48,12 @@ class AskModel:
         self.model = TextClassifier(rows, embed, c=c, cache_dir=cache_dir, name="question_asks")
 
     def classify(self, text: str, lang: str = "") -> str:
-        """The most probable kind (`lang` is accepted for the `Asks` interface, not needed)."""
+        """The most probable kind; `other` for a question with the form of a yes/no question
+        becomes `is_it_scam`, as in `Asks` (session 17: on a new author's yes/no questions,
+        unseen, "京东金融的客服会打电话说帮你调整征信吗" and "My match wants to move to
+        WhatsApp. Should I be worried?" were `other`, and their first line decided nothing)."""
         classes, probabilities = self.model.probabilities([text])
-        return classes[int(np.argmax(probabilities[0]))]
+        kind = classes[int(np.argmax(probabilities[0]))]
+        if kind == "other" and default_asks().is_yes_no(text, lang):
+            return "is_it_scam"
+        return kind

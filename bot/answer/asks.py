@@ -73,9 +73,15 @@ class Asks:
         found = self.all(_last_clause(text), lang) or self.all(text, lang)
         if found:
             return found[0]
-        if any(r.search(text.strip()) for r in self.yes_no.get(lang, ())):
+        if self.is_yes_no(text, lang):
             return "is_it_scam"  # another yes/no question: "should I", "可靠吗"
         return "other"
+
+    def is_yes_no(self, text: str, lang: str) -> bool:
+        """The question has the form of a yes/no question (`yes_no_fallback`; both languages'
+        forms when `lang` is not one of them)."""
+        regexes = self.yes_no.get(lang) or tuple(r for rs in self.yes_no.values() for r in rs)
+        return any(r.search(text.strip()) for r in regexes)
 
 
 _CLAUSE_END = re.compile(r"[。！？!?，,；;\n]+")
