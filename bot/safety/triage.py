@@ -358,21 +358,20 @@ class Triager:
         # harm rule behind it, it must be surer (`model_only`): it over-refused victims'
         # and learners' questions written apart from its training data
         limit = self.rules.intent.get("guarded" if guarded else "threshold", 0.6)
-        if not any(r.startswith("rule:harmful") for r in reasons):  # no harm rule counted
+        harm_rule = any(r.startswith("rule:harmful") for r in reasons)
+        if not harm_rule:  # no harm rule counted
             limit = max(limit, self.rules.intent.get("model_only", limit))
         # the writer's own money or codes are moving now, as the urgency model is sure: with no
         # harm rule behind it the intent model does not refuse them (session 17: it refused
         # victims paying a "release fee" or a "security margin" at 0.65-0.67)
-        moving_now = p_urgent is not None and p_urgent >= self.rules.urgency.get(
+        moving_now = not harm_rule and (p_urgent or 0.0) >= self.rules.urgency.get(
             "over_intent", 1.01
         )
         if plain_offtopic and p is not None:
             reasons.append("intent:offtopic")
         elif victim and p is not None:
             reasons.append("intent:victim")
-        elif (
-            moving_now and p is not None and not any(r.startswith("rule:harmful") for r in reasons)
-        ):
+        elif moving_now and p is not None:
             reasons.append("intent:moving-now")
         elif p is not None and p >= limit:
             totals[Label.HARMFUL] = max(totals[Label.HARMFUL], thr.get(Label.HARMFUL, 1.0))
