@@ -133,8 +133,8 @@ def test_benign_question_inside_injection_is_recovered(rules_only: Triager) -> N
 
 
 def test_a_new_policy_lure_is_not_an_injection(rules_only: Triager) -> None:
-    """"New policy" is a lure in this field (a one-time credit relief, a refund rule): six
-    training questions by six authors quote it, and each was refused as a prompt injection.
+    """ "New policy" is a lure in this field (a one-time credit relief, a refund rule): eight
+    training rows by six authors quote it, and each was refused as a prompt injection.
     A header that sets a new policy for the assistant still is one."""
     quoting = [
         row
