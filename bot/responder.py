@@ -2,7 +2,7 @@
 
 Order of work for each message: redact personal numbers (before anything is logged, retrieved
 or sent to a remote model), triage, then either a refusal (harmful, injection), the off-topic
-line, the scam check (task "check", or a pasted message asking "是诈骗吗 / is this a scam"),
+line (with the strongest red flag of the scam check that fires on the message, if any), the scam check (task "check", or a pasted message asking "是诈骗吗 / is this a scam"),
 or the cited answer chain; urgent messages get the right-now steps first. Someone who speaks
 of ending their life gets support and the emergency number first (a request for a method gets
 only that). A notice asks the
@@ -36,6 +36,7 @@ from bot.safety.triage import Label, Triage, Triager
 if TYPE_CHECKING:
     from bot.app import Deps
     from bot.check.checker import Checker
+    from bot.check.redflags import RedFlagRules
 
 ROUTING = Path(__file__).resolve().parent / "routing.yaml"
 
@@ -153,9 +154,7 @@ class Responder:
                 continue
             answer = item
             if answer.extra.get("out_of_scope"):
-                answer = Answer(
-                    text=offtopic_reply(lang), lang=lang, mode="template", triage="offtopic"
-                )
+                answer = self._offtopic(message, lang)
                 yield answer
                 return
             answer.grounded = grounding(answer)
@@ -198,9 +197,7 @@ class Responder:
                 return answer
             return self._refuse(triage, lang)
         if triage.label is Label.OFFTOPIC:
-            return Answer(
-                text=offtopic_reply(lang), lang=lang, mode="template", triage=triage.label.value
-            )
+            return self._offtopic(message, lang)
         answer = self.check(pasted or message, lang) if self.is_pasted_check(message) else None
         if answer is None or answer.verdict == "legit":
             # no scam signal in the pasted text: the cited answer is more useful than "looks fine"
@@ -230,10 +227,32 @@ class Responder:
             triage=triage.label.value,
         )
 
+    def _offtopic(self, message: str, lang: str) -> Answer:
+        """The off-topic reply, with the strongest red flag of the scam check that fires on the
+        message, if one does ("quick profit" in a stock tip): no pattern, no citations."""
+        flags = self._checker.flags if self._checker is not None else self._red_flags
+        hits = [h for h in flags.detect(message) if not h.legit]
+        top = max(hits, key=lambda h: h.weight) if hits else None
+        answer = Answer(
+            text=offtopic_reply(lang, top.label(lang), top.quote) if top else offtopic_reply(lang),
+            lang=lang,
+            mode="template",
+            triage="offtopic",
+        )
+        if top is not None:
+            answer.extra["red_flag"] = top.as_dict(lang)
+        return answer
+
+    @cached_property
+    def _red_flags(self) -> RedFlagRules:
+        from bot.check.redflags import RedFlagRules
+
+        return RedFlagRules.load()
+
     def _answer(self, message: str, history: list[dict], lang: str) -> Answer:
         answer = self.deps.chain.answer(message, history, lang)
         if answer.extra.get("out_of_scope"):  # the knowledge base has nothing for this
-            return Answer(text=offtopic_reply(lang), lang=lang, mode="template", triage="offtopic")
+            return self._offtopic(message, lang)
         answer.grounded = grounding(answer)
         return answer
 

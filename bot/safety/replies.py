@@ -43,9 +43,10 @@ def distress_support(lang: str) -> str:
     return load_prompt("urgent").render(_part(lang), section="distress")
 
 
-def offtopic_reply(lang: str) -> str:
-    """One line on what the bot is for, with two example questions."""
-    return load_prompt("offtopic").render(_part(lang))
+def offtopic_reply(lang: str, flag: str = "", quote: str = "") -> str:
+    """One line on what the bot is for, with two example questions; with `flag` (a red flag's
+    label) and `quote` (the words of the question that fired it), a line on that red flag."""
+    return load_prompt("offtopic").render(_part(lang), flag=flag, quote=quote)
 
 
 def pii_notice(lang: str) -> str:
