@@ -2,8 +2,9 @@
 
 Order of work for each message: redact personal numbers (before anything is logged, retrieved
 or sent to a remote model), triage, then either a refusal (harmful, injection), the off-topic
-line (with the strongest red flag of the scam check that fires on the message, if any), the scam check (task "check", or a pasted message asking "是诈骗吗 / is this a scam"),
-or the cited answer chain; urgent messages get the right-now steps first. Someone who speaks
+line (with the strongest red flag of the scam check that fires on the message, if any), the
+scam check (task "check", or a pasted message asking "是诈骗吗 / is this a scam"), or the cited
+answer chain; urgent messages get the right-now steps first. Someone who speaks
 of ending their life gets support and the emergency number first (a request for a method gets
 only that). A notice asks the
 user not to share personal numbers when some were typed; they are never echoed back.
@@ -230,21 +231,25 @@ class Responder:
     def _offtopic(self, message: str, lang: str) -> Answer:
         """The off-topic reply, with the strongest red flag of the scam check that fires on the
         message, if one does ("quick profit" in a stock tip): no pattern, no citations."""
-        flags = self._checker.flags if self._checker is not None else self._red_flags
-        hits = [h for h in flags.detect(message) if not h.legit]
-        top = max(hits, key=lambda h: h.weight) if hits else None
+        hits = [h for h in self._red_flags.detect(message) if not h.legit]
+        if not hits:
+            return Answer(text=offtopic_reply(lang), lang=lang, mode="template", triage="offtopic")
+        top = max(hits, key=lambda h: h.weight)
         answer = Answer(
-            text=offtopic_reply(lang, top.label(lang), top.quote) if top else offtopic_reply(lang),
+            text=offtopic_reply(lang, top.label(lang), top.quote),
             lang=lang,
             mode="template",
             triage="offtopic",
         )
-        if top is not None:
-            answer.extra["red_flag"] = top.as_dict(lang)
+        answer.extra["red_flag"] = top.as_dict(lang)
         return answer
 
     @cached_property
     def _red_flags(self) -> RedFlagRules:
+        """The scam check's red flags: the injected checker's, else read once (without loading
+        the check's example bank and wording model)."""
+        if self._checker is not None:
+            return self._checker.flags
         from bot.check.redflags import RedFlagRules
 
         return RedFlagRules.load()
