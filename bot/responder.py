@@ -194,7 +194,10 @@ class Responder:
             if triage.benign_remainder:
                 answer = self._answer(triage.benign_remainder, history, lang)
                 answer.text = f"{refusal(triage, lang)}\n\n{answer.text}"
+                if triage.also_urgent:  # money moving now: the steps first, as in `_refuse`
+                    answer.text = f"{urgent_steps(lang)}\n\n{answer.text}"
                 answer.refused, answer.triage = True, triage.label.value
+                answer.urgent = triage.also_urgent
                 return answer
             return self._refuse(triage, lang)
         if triage.label is Label.OFFTOPIC:

@@ -111,6 +111,25 @@ def test_a_refusal_also_carries_the_steps_when_money_is_moving():
     assert Responder.__new__(Responder)._refuse(calm, "zh").text == refusal(calm, "zh")
 
 
+def test_an_injection_with_a_question_left_also_carries_the_steps_when_money_is_moving():
+    """An injection verdict whose message keeps a real question is answered after the refusal;
+    when money is moving now the right-now steps still come first (session 20: a new author's
+    victim who had "two transfers this morning" got neither)."""
+    from bot.records import Answer
+    from bot.responder import Responder
+    from bot.safety.replies import refusal, urgent_steps
+    from bot.safety.triage import ALSO_URGENT, Triage
+
+    responder = Responder.__new__(Responder)
+    responder._answer = lambda message, history, lang: Answer(text="answer", lang=lang)
+    for reasons, urgent in (((ALSO_URGENT,), True), ((), False)):
+        verdict = Triage(Label.INJECTION, 1.0, reasons, "en", benign_remainder="What now?")
+        answer = responder._route("…", [], "en", None, verdict)
+        steps = f"{urgent_steps('en')}\n\n" if urgent else ""
+        assert answer.text == f"{steps}{refusal(verdict, 'en')}\n\nanswer"
+        assert answer.refused and answer.urgent is urgent
+
+
 class StubIntent:
     """An intent model that always gives the same P(harmful)."""
 

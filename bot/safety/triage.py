@@ -32,7 +32,8 @@ How a message is scored (all numbers live in bot/safety/triage_rules.yaml):
    A writer the urgency model is sure (`urgency.over_intent`) has money moving now is not
    refused on the model alone (no harm rule counted): the reply opens with the urgent steps.
    The rules stay as explanations in `reasons`; a rule verdict of harmful stands unless the
-   model's probability is below `intent.veto` (the rules matched words, not intent).
+   model's probability is below `intent.veto` (the rules matched words, not intent), except
+   for `firm` signals, whose grammar is the intent ("how do I start a phishing scam").
 6. The first label in `priority` whose total reaches its threshold wins; else `question`.
 
 `Triage.score` is the winning total (for `question`: 1 minus the highest total/threshold
@@ -123,6 +124,7 @@ class Signal:
     need: str | None = None
     strip: bool = False
     victim_dampened: bool = False
+    firm: bool = False  # the intent model's veto does not drop it
 
     def matches(self, sentences: Sequence[str]) -> bool:
         """True when any pattern matches inside one sentence (never across sentences)."""
@@ -182,6 +184,7 @@ class Rules:
                 need=s.get("need"),
                 strip=bool(s.get("strip", False)),
                 victim_dampened=bool(s.get("victim_dampened", False)),
+                firm=bool(s.get("firm", False)),
             )
             for s in data["signals"]
         )
@@ -325,7 +328,10 @@ class Triager:
                     reasons.append(f"embed:{label}={value:.2f}")
         p = None if self.intent is None else self._intent_p(text, history, reasons)
         if p is not None and p < self.rules.intent.get("veto", 0.0) and totals[Label.HARMFUL]:
-            totals[Label.HARMFUL] = 0.0  # the rules matched words; the asker is not acting
+            # the rules matched words; the asker is not acting (unless a firm rule says so)
+            totals[Label.HARMFUL] = sum(
+                s.weight for s in hits if s.firm and s.label is Label.HARMFUL
+            )
             reasons.append("intent:veto")
         fired = {s.label for s in hits}
         for target, source in self.rules.wrapper_adds.items():
