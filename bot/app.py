@@ -11,7 +11,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bot.answer.ask_model import AskModel
+from bot.answer.asks import default_asks
 from bot.answer.chain import AnswerChain
+from bot.answer.channels import OfficialChannels
 from bot.answer.compose import ExtractiveComposer
 from bot.answer.embeddings import LocalEmbeddings, make_embeddings
 from bot.answer.lexical import Tokenizer
@@ -19,6 +21,7 @@ from bot.answer.llm import LLMGenerator, make_chat_model
 from bot.answer.retrieve import Retriever
 from bot.answer.store import KnowledgeStore, make_client
 from bot.answer.topic_model import PatternNamer
+from bot.check.redflags import RedFlagRules
 from bot.config import Settings, enforce_offline
 from bot.safety.guard import OutputGuard
 from bot.taxonomy import Taxonomy
@@ -41,6 +44,17 @@ def build_store(settings: Settings, embeddings: LocalEmbeddings | None = None) -
     return KnowledgeStore(make_client(settings), settings.collection, embeddings)
 
 
+def official_channels(settings: Settings) -> OfficialChannels:
+    """The help lines and sites of knowledge/hotlines.yaml a question may ask to confirm; a
+    question where a red flag of the scam check fires is never told "yes, it is official"."""
+    flags = RedFlagRules.load()
+    return OfficialChannels.load(
+        default_asks().is_yes_no,
+        suspicious=lambda text: any(not hit.legit for hit in flags.detect(text)),
+        hotlines=Path(settings.knowledge_dir) / "hotlines.yaml",
+    )
+
+
 def build_app(
     settings: Settings,
     embeddings: LocalEmbeddings | None = None,
@@ -60,6 +74,7 @@ def build_app(
             tokenizer,
             taxonomy,
             AskModel(store.embeddings.embed_queries_np, Path(settings.cache_dir)),
+            official_channels(settings),
         ),
         llm,
         guard=OutputGuard(settings.knowledge_dir / "hotlines.yaml"),

@@ -18,6 +18,7 @@ from collections import Counter
 from collections.abc import Callable
 
 from bot.answer.asks import AskClassifier, default_asks
+from bot.answer.channels import Channel, OfficialChannels
 from bot.answer.chunker import split_sentences
 from bot.answer.lexical import Tokenizer
 from bot.prompts import load_prompt
@@ -77,10 +78,19 @@ class ExtractiveComposer:
 
     name = "extractive"
 
-    def __init__(self, tokenizer: Tokenizer, taxonomy: Taxonomy, asks: AskClassifier | None = None):
+    def __init__(
+        self,
+        tokenizer: Tokenizer,
+        taxonomy: Taxonomy,
+        asks: AskClassifier | None = None,
+        channels: OfficialChannels | None = None,
+    ):
+        """`channels`: the official lines and sites a question may ask to confirm (none: the
+        answer never leads with "yes, it is official")."""
         self.tokenizer = tokenizer
         self.taxonomy = taxonomy
         self.asks = asks or default_asks()
+        self.channels = channels
 
     def compose(
         self,
@@ -113,7 +123,10 @@ class ExtractiveComposer:
         what = [
             (n, p) for n, p in same if p.chunk.doc_id == top.doc_id and p.chunk.section == "what"
         ]
-        if what:
+        official = self._official(question, lang, same)
+        if official:  # "是的，96110 是官方渠道。" then the passage that names it
+            lead = cite(official[1], official[2])
+        elif what:
             n, p = what[0]
             lead = cite(n, _first_sentence(p.text))
         facts = self._facts(same, q_tokens, used, cite, FACT_PREFERENCE.get(ask))
@@ -127,6 +140,8 @@ class ExtractiveComposer:
             lang,
             ask=ask,
             pattern=self._name(pattern, lang),
+            channel=official[0].text if official else "",
+            channel_kind=official[0].kind if official else "",
             lead=lead,
             order=list(SECTION_ORDER[ask]),
             facts=facts,
@@ -150,10 +165,40 @@ class ExtractiveComposer:
         if pattern == "":
             pattern = pattern_topic(passages, lang)
         ask = ask or self.asks.classify(question, lang)
+        numbered = list(enumerate(passages, start=1))
+        official = self._official(
+            question, lang, [(n, p) for n, p in numbered if p.chunk.lang == lang]
+        )
         text = load_prompt("compose").render(
-            lang, ask=ask, pattern=self._name(pattern, lang), lead="", order=[]
+            lang,
+            ask=ask,
+            pattern=self._name(pattern, lang),
+            channel=official[0].text if official else "",
+            channel_kind="",
+            lead="",
+            order=[],
         )
         return text.strip().splitlines()[0].strip() if text.strip() else ""
+
+    def _official(
+        self, question: str, lang: str, same: list[tuple[int, Passage]]
+    ) -> tuple[Channel, int, str] | None:
+        """The official channel the question asks to confirm, with the first passage sentence
+        that names it (a help-section one first: "核实是否诈骗、提供线索：96110。"); None when
+        no passage names it, so nothing unsourced is confirmed."""
+        channel = self.channels.asked_about(question, lang) if self.channels else None
+        if channel is None:
+            return None
+        found = [
+            (p.chunk.section != "help", rank, n, s)
+            for rank, (n, p) in enumerate(same)
+            for s in split_sentences(p.text)
+            if channel.found_in(s) and not _quoted(channel.text, s)  # “96110”: a fake one
+        ]
+        if not found:
+            return None
+        _, _, n, sentence = min(found)
+        return channel, n, sentence
 
     def _name(self, pattern: str | None, lang: str) -> str:
         topic = self.taxonomy.topics.get(pattern) if pattern else None
@@ -227,6 +272,10 @@ class ExtractiveComposer:
             if len(out) >= limit:
                 break
         return out
+
+
+def _quoted(text: str, sentence: str) -> bool:
+    return any(f"{o}{text}{c}" in sentence for o, c in (("“", "”"), ('"', '"'), ("「", "」")))
 
 
 def _first_sentence(text: str) -> str:

@@ -48,7 +48,7 @@ def must_any_hit(text: str, words: list[str]) -> bool | None:
 _DECISION = {
     "zh": re.compile(
         # the scam check's reply to a pasted message opens "结论：这很可能是诈骗…"
-        r"^(?:结论：)?(?:不靠谱|这?很可能是|是(?:骗局|诈骗)|这是(?:骗局|诈骗)|不是|不正常|不可信|不能"
+        r"^(?:结论：)?(?:是的|不靠谱|这?很可能是|是(?:骗局|诈骗)|这是(?:骗局|诈骗)|不是|不正常|不可信|不能"
         r"|不要|别|有法律风险|不会|会|可以|能|这条信息有可疑之处|没有发现明显的诈骗特征)"
     ),
     "en": re.compile(
