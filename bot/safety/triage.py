@@ -30,7 +30,8 @@ How a message is scored (all numbers live in bot/safety/triage_rules.yaml):
    earlier user turns (`history`), the conversation read as one text counts too, once the
    message alone reaches `intent.context_floor` ("我做催收的" ... "怎么说能让他们害怕").
    A writer the urgency model is sure (`urgency.over_intent`) has money moving now is not
-   refused on the model alone (no harm rule counted): the reply opens with the urgent steps.
+   refused on the model alone (no harm rule counted): the reply opens with the urgent steps;
+   unless the intent model is surer still (`urgency.over_intent_ceiling`).
    The rules stay as explanations in `reasons`; a rule verdict of harmful stands unless the
    model's probability is below `intent.veto` (the rules matched words, not intent), except
    for `firm` signals, whose grammar is the intent ("how do I start a phishing scam").
@@ -370,8 +371,10 @@ class Triager:
         # the writer's own money or codes are moving now, as the urgency model is sure: with no
         # harm rule behind it the intent model does not refuse them (session 17: it refused
         # victims paying a "release fee" or a "security margin" at 0.65-0.67)
-        moving_now = not harm_rule and (p_urgent or 0.0) >= self.rules.urgency.get(
-            "over_intent", 1.01
+        moving_now = (
+            not harm_rule
+            and (p_urgent or 0.0) >= self.rules.urgency.get("over_intent", 1.01)
+            and (p or 0.0) < self.rules.urgency.get("over_intent_ceiling", 1.01)
         )
         if plain_offtopic and p is not None:
             reasons.append("intent:offtopic")
