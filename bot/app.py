@@ -36,6 +36,7 @@ class Deps:
     store: KnowledgeStore
     retriever: Retriever
     chain: AnswerChain
+    red_flags: RedFlagRules  # the scam check's, read once: the check, off-topic replies, channels
 
 
 def build_store(settings: Settings, embeddings: LocalEmbeddings | None = None) -> KnowledgeStore:
@@ -44,13 +45,12 @@ def build_store(settings: Settings, embeddings: LocalEmbeddings | None = None) -
     return KnowledgeStore(make_client(settings), settings.collection, embeddings)
 
 
-def official_channels(settings: Settings) -> OfficialChannels:
+def official_channels(settings: Settings, flags: RedFlagRules) -> OfficialChannels:
     """The help lines and sites of knowledge/hotlines.yaml a question may ask to confirm; a
     question where a red flag of the scam check fires is never told "yes, it is official"."""
-    flags = RedFlagRules.load()
     return OfficialChannels.load(
         default_asks().is_yes_no,
-        suspicious=lambda text: any(not hit.legit for hit in flags.detect(text)),
+        suspicious=lambda text: bool(flags.warnings(text)),
         hotlines=Path(settings.knowledge_dir) / "hotlines.yaml",
     )
 
@@ -68,16 +68,17 @@ def build_app(
     retriever = Retriever(store, tokenizer, settings)
     model = chat_model if chat_model is not None else make_chat_model(settings)
     llm = LLMGenerator(model) if model is not None else None
+    red_flags = RedFlagRules.load()
     chain = AnswerChain(
         retriever,
         ExtractiveComposer(
             tokenizer,
             taxonomy,
             AskModel(store.embeddings.embed_queries_np, Path(settings.cache_dir)),
-            official_channels(settings),
+            official_channels(settings, red_flags),
         ),
         llm,
         guard=OutputGuard(settings.knowledge_dir / "hotlines.yaml"),
         namer=PatternNamer(retriever, store.embeddings.embed_queries_np, Path(settings.cache_dir)),
     )
-    return Deps(settings, taxonomy, tokenizer, store.embeddings, store, retriever, chain)
+    return Deps(settings, taxonomy, tokenizer, store.embeddings, store, retriever, chain, red_flags)

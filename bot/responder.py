@@ -57,7 +57,6 @@ class Responder:
         if self._checker is None:
             from bot.check.checker import Checker
             from bot.check.examples import ExampleBank
-            from bot.check.redflags import RedFlagRules
             from bot.check.wording import WordingModel
 
             retriever = self.deps.retriever
@@ -68,7 +67,7 @@ class Responder:
                 embedder_id=self.deps.embeddings.id,
             )
             self._checker = Checker(
-                RedFlagRules.load(),
+                self.deps.red_flags,
                 self.deps.taxonomy,
                 search=lambda text, k: retriever.vector_search(text, k),
                 examples=examples,
@@ -234,7 +233,7 @@ class Responder:
     def _offtopic(self, message: str, lang: str) -> Answer:
         """The off-topic reply, with the strongest red flag of the scam check that fires on the
         message, if one does ("quick profit" in a stock tip): no pattern, no citations."""
-        hits = [h for h in self._red_flags.detect(message) if not h.legit]
+        hits = self._red_flags.warnings(message)
         if not hits:
             return Answer(text=offtopic_reply(lang), lang=lang, mode="template", triage="offtopic")
         top = max(hits, key=lambda h: h.weight)
@@ -249,13 +248,9 @@ class Responder:
 
     @cached_property
     def _red_flags(self) -> RedFlagRules:
-        """The scam check's red flags: the injected checker's, else read once (without loading
+        """The scam check's red flags: the injected checker's, else the app's (without loading
         the check's example bank and wording model)."""
-        if self._checker is not None:
-            return self._checker.flags
-        from bot.check.redflags import RedFlagRules
-
-        return RedFlagRules.load()
+        return self._checker.flags if self._checker is not None else self.deps.red_flags
 
     def _answer(self, message: str, history: list[dict], lang: str) -> Answer:
         answer = self.deps.chain.answer(message, history, lang)

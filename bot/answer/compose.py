@@ -103,8 +103,7 @@ class ExtractiveComposer:
         """`pattern` is the topic id the answer names (None: name none); the default ""
         means "use the best passage's topic" (`pattern_topic`). `ask` is what the question
         asks (`asks.KINDS`); "" classifies it here."""
-        numbered = list(enumerate(passages, start=1))
-        same = [(n, p) for n, p in numbered if p.chunk.lang == lang] or numbered
+        same = _in_language(passages, lang)
         if not same:
             return ""
         if pattern == "":
@@ -165,10 +164,7 @@ class ExtractiveComposer:
         if pattern == "":
             pattern = pattern_topic(passages, lang)
         ask = ask or self.asks.classify(question, lang)
-        numbered = list(enumerate(passages, start=1))
-        official = self._official(
-            question, lang, [(n, p) for n, p in numbered if p.chunk.lang == lang]
-        )
+        official = self._official(question, lang, _in_language(passages, lang))
         text = load_prompt("compose").render(
             lang,
             ask=ask,
@@ -272,6 +268,12 @@ class ExtractiveComposer:
             if len(out) >= limit:
                 break
         return out
+
+
+def _in_language(passages: list[Passage], lang: str) -> list[tuple[int, Passage]]:
+    """The numbered passages ([n] from 1) in the question's language, else all of them."""
+    numbered = list(enumerate(passages, start=1))
+    return [(n, p) for n, p in numbered if p.chunk.lang == lang] or numbered
 
 
 def _quoted(text: str, sentence: str) -> bool:

@@ -184,6 +184,10 @@ class RedFlagRules:
     def __contains__(self, flag_id: object) -> bool:
         return flag_id in self._by_id
 
+    def warnings(self, text: str) -> list[FlagHit]:
+        """The hits of `detect` that point to a scam (not the signs of a genuine message)."""
+        return [h for h in self.detect(text) if not h.legit]
+
     def detect(self, text: str) -> list[FlagHit]:
         """Every rule that fires on `text` (patterns of both languages are always tried, since
         Chinese messages often carry English words and links), ordered by position."""
