@@ -19,7 +19,9 @@ How a message is scored (all numbers live in bot/safety/triage_rules.yaml):
 4. Modifiers multiply the totals: victim language ("对方让我…", "is this a scam",
    "我被骗了") multiplies `harmful` by 0, so a victim is never refused, and drops the
    `victim_dampened` signals (threats or bribes aimed at the bot, which victims quote);
-   protective intent halves `harmful`; a past event weakens `urgent`; in-domain words
+   a learner asking how the scammers work, with no first-person agency, deliverable or
+   hypothetical actor (`learner`: its `unless` patterns), does the same; both are `shield`
+   modifiers, which the intent model alone never overrules; protective intent halves `harmful`; a past event weakens `urgent`; in-domain words
    weaken `offtopic`. The urgency model (bot/safety/urgency.py) then makes the message
    `urgent` at `urgency.threshold`, or at `urgency.off_domain_threshold` when no in-domain
    word is present.
@@ -141,9 +143,13 @@ class Modifier:
     name: str
     factors: dict[Label, float]
     patterns: tuple[re.Pattern[str], ...]
+    unless: tuple[re.Pattern[str], ...] = ()  # none of these may match
+    shield: bool = False  # the intent model alone never refuses the message
 
     def matches(self, norm: str) -> bool:
-        return any(p.search(norm) for p in self.patterns)
+        return any(p.search(norm) for p in self.patterns) and not any(
+            p.search(norm) for p in self.unless
+        )
 
 
 @dataclass(frozen=True)
@@ -194,6 +200,8 @@ class Rules:
                 name=name,
                 factors={Label(k): float(v) for k, v in m["factors"].items()},
                 patterns=compile_all(m["patterns"]),
+                unless=compile_all(m.get("unless", ())),
+                shield=bool(m.get("shield", False)),
             )
             for name, m in data.get("modifiers", {}).items()
         )
@@ -357,11 +365,13 @@ class Triager:
                 if p_urgent >= limit:
                     totals[Label.URGENT] = thr.get(Label.URGENT, 1.0)
         guarded = any(m.name in ("victim", "protective") for m in mods)
+        shield = next((m for m in mods if m.shield), None)
         # an off-topic request no harm rule matched (a poem, a toast) stays off-topic
         plain_offtopic = not totals[Label.HARMFUL] and totals[Label.OFFTOPIC] >= thr.get(
             Label.OFFTOPIC, 1.0
         )
-        # the model never refuses a victim ("对方让我…", "is this a scam"), and alone, with no
+        # the model never refuses a victim ("对方让我…", "is this a scam") or a learner asking how
+        # the scammers work (the `shield` modifiers), and alone, with no
         # harm rule behind it, it must be surer (`model_only`): it over-refused victims'
         # and learners' questions written apart from its training data
         limit = self.rules.intent.get("guarded" if guarded else "threshold", 0.6)
@@ -378,8 +388,8 @@ class Triager:
         )
         if plain_offtopic and p is not None:
             reasons.append("intent:offtopic")
-        elif victim and p is not None:
-            reasons.append("intent:victim")
+        elif shield is not None and p is not None:
+            reasons.append(f"intent:{shield.name}")
         elif moving_now and p is not None:
             reasons.append("intent:moving-now")
         elif p is not None and p >= limit:
