@@ -174,6 +174,11 @@ DETECT = [
     ("money_mule", "Buying unused bank accounts and SIM cards, cash paid."),
     ("debt_carrier", "你啥也不用干，就是背一下债，月供公司负责。"),
     ("investment_lure", "私募新品，年化收益28%，每月返息。"),
+    ("recovery_fee", "我们是资金返还中心，可以帮您追回被骗的钱，先交2000元手续费即可办理。"),
+    (
+        "recovery_fee",
+        "Lost money to a crypto scam? Our fund recovery team gets it back for a small fee.",
+    ),
 ]
 
 
@@ -214,6 +219,8 @@ def test_detector_fires_and_quotes_the_message(rules, flag, text):
         ("legit_warning", "This is the fraud department of your bank."),
         ("prize_lure", "我们业主群搞中秋抽奖，我抽中两张电影票。"),
         ("card_limit_cashout", "你说在银行App里就能申请提额，是哪个菜单？"),
+        ("recovery_fee", "警方提醒：声称交手续费就能追回被骗资金的都是诈骗。"),
+        ("recovery_fee", "Police recovered the stolen funds and returned them to the victims."),
     ],
 )
 def test_detector_ignores_advice_and_denials(rules, flag, text):
@@ -564,3 +571,18 @@ def test_responder_check_does_not_echo_numbers(indexed):
     shown = answer.text + json.dumps(answer.extra["check"], ensure_ascii=False)
     for secret in ("13812345678", "482913"):
         assert secret not in shown
+
+
+def test_a_paid_recovery_of_lost_money_is_named_by_its_topic(checker):
+    """`reporting-and-help` is never named for a scam (a help channel is no scam pattern),
+    except when a red flag points at it: a fee to "recover" money lost to an earlier scam."""
+    result = checker.check(
+        "您在投资平台被骗的资金已冻结，我们追损团队可帮您全额追回，需先交3000元保证金。"
+    )
+    assert result.verdict != "legit"
+    assert "recovery_fee" in {f["flag"] for f in result.red_flags}
+    assert "reporting-and-help" in result.topics
+    assert (
+        "reporting-and-help"
+        not in checker.check("被骗了可以拨打110报警，也可以拨打96110咨询。").topics
+    )

@@ -313,7 +313,11 @@ class Checker:
         for head in heads:
             for t, prob in head.items():
                 scores[t] += self.w.num("topics", "model_weight") * prob / len(heads)
-        exclude = set(self.w.get("topics", "exclude", []) or [])
+        # an excluded topic (a help channel) is named only when a red flag points at it (a paid
+        # "recovery" of lost money is the second scam of that topic)
+        exclude = set(self.w.get("topics", "exclude", []) or []) - {
+            t for h in hits for t in h.topics
+        }
         floor = self.w.num("topics", "min_score")
         ranked = sorted(
             (t for t, s in scores.items() if s >= floor and t in self.topics and t not in exclude),
