@@ -582,6 +582,8 @@ def test_a_paid_recovery_of_lost_money_is_named_by_its_topic(checker):
     assert result.verdict != "legit"
     assert "recovery_fee" in {f["flag"] for f in result.red_flags}
     assert "reporting-and-help" in result.topics
+    text, _ = render_check(result, "zh")
+    assert "追回损失" in text and "求助与举报渠道" not in text
     assert (
         "reporting-and-help"
         not in checker.check("被骗了可以拨打110报警，也可以拨打96110咨询。").topics
