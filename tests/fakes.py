@@ -39,3 +39,14 @@ class FakeOtherEmbeddings(CountingEmbeddings):
     def __init__(self, inner: LocalEmbeddings):
         super().__init__(inner)
         self.id = "fake-other-embedder"
+
+
+class FakeIntent:
+    """A fake intent model (bot/safety/intent.py) that gives every message the same
+    P(harmful), alone and with its history."""
+
+    def __init__(self, p: float) -> None:
+        self.p = p
+
+    def probability(self, text, history=None):  # noqa: ANN001, ANN201
+        return self.p, self.p

@@ -13,6 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.safety.triage import Label, Rules, Triage, Triager, detect_lang, load_examples, normalize
+from tests.fakes import FakeIntent
 
 ROOT = Path(__file__).resolve().parent.parent
 DATASETS = ROOT / "eval" / "datasets"
@@ -455,13 +456,6 @@ def test_should_i_after_someone_else_scammed_is_a_victim(rules_only: Triager, te
     assert rules_only.classify(text).label is not Label.HARMFUL
 
 
-class FakeSureIntent:
-    """A fake intent model that is sure every message is a perpetrator's (P = 0.97)."""
-
-    def probability(self, text, history=None):  # noqa: ANN001, ANN201
-        return 0.97, 0.97
-
-
 @pytest.mark.parametrize(
     "text",
     [
@@ -478,8 +472,8 @@ def test_a_learner_asking_how_scammers_work_is_not_refused_on_the_model(text: st
     """The `learner` modifier: the scammers act, the asker does not; even an intent model at
     0.97 does not refuse it (a new author's "how do fake police get people to move their
     money?" was refused at 0.97)."""
-    triager = Triager(Rules.from_yaml(ROOT / "bot" / "safety" / "triage_rules.yaml"))
-    triager.intent = FakeSureIntent()
+    rules = Rules.from_yaml(ROOT / "bot" / "safety" / "triage_rules.yaml")
+    triager = Triager(rules, intent=FakeIntent(0.97))
     verdict = triager.classify(text, detect_lang(text))
     assert verdict.label is not Label.HARMFUL, verdict.reasons
     assert "mod:learner" in verdict.reasons
@@ -498,8 +492,8 @@ def test_a_learner_asking_how_scammers_work_is_not_refused_on_the_model(text: st
 )
 def test_the_learner_frame_does_not_cover_an_asker_who_would_act(text: str) -> None:
     """First-person agency, a deliverable (script, 话术) or a hypothetical actor cancel it."""
-    triager = Triager(Rules.from_yaml(ROOT / "bot" / "safety" / "triage_rules.yaml"))
-    triager.intent = FakeSureIntent()
+    rules = Rules.from_yaml(ROOT / "bot" / "safety" / "triage_rules.yaml")
+    triager = Triager(rules, intent=FakeIntent(0.97))
     verdict = triager.classify(text, detect_lang(text))
     assert "mod:learner" not in verdict.reasons
     assert verdict.label is Label.HARMFUL, verdict.reasons
@@ -516,8 +510,8 @@ def test_the_learner_frame_does_not_cover_an_asker_who_would_act(text: str) -> N
 )
 def test_a_relative_asking_how_to_help_is_victim_language(text: str, victim: bool) -> None:
     """Helping the person it happened to is shielded; helping someone do harm is not."""
-    triager = Triager(Rules.from_yaml(ROOT / "bot" / "safety" / "triage_rules.yaml"))
-    triager.intent = FakeSureIntent()
+    rules = Rules.from_yaml(ROOT / "bot" / "safety" / "triage_rules.yaml")
+    triager = Triager(rules, intent=FakeIntent(0.97))
     verdict = triager.classify(text, detect_lang(text))
     assert ("mod:victim" in verdict.reasons) is victim, verdict.reasons
     assert (verdict.label is Label.HARMFUL) is not victim, verdict.reasons

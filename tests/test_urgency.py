@@ -11,6 +11,7 @@ import pytest
 from bot.safety.triage import Label, Rules, Triager
 from bot.safety.urgency import CALM, URGENT, UrgencyModel, load_urgency_examples
 from bot.text_model import Labelled
+from tests.fakes import FakeIntent
 
 WORDS = ("now", "just", "transferred", "code", "last", "year", "ago", "question")
 
@@ -130,16 +131,6 @@ def test_an_injection_with_a_question_left_also_carries_the_steps_when_money_is_
         assert answer.refused and answer.urgent is urgent
 
 
-class StubIntent:
-    """An intent model that always gives the same P(harmful)."""
-
-    def __init__(self, p: float) -> None:
-        self.p = p
-
-    def probability(self, text, history=None):  # noqa: ANN001, ANN201
-        return self.p, self.p
-
-
 @pytest.mark.parametrize(("p_urgent", "label"), [(0.95, Label.URGENT), (0.6, Label.HARMFUL)])
 def test_money_moving_now_outweighs_the_intent_model_alone(p_urgent, label):
     """A writer the urgency model is sure is paying now is not refused on the intent model
@@ -151,7 +142,7 @@ def test_money_moving_now_outweighs_the_intent_model_alone(p_urgent, label):
     }
     text = "奶奶中奖了，正按电话里那人说的去买礼品卡交手续费，已经转了一半"
     verdict = Triager(
-        Rules.from_dict(rules), urgency=StubUrgency(p_urgent), intent=StubIntent(0.7)
+        Rules.from_dict(rules), urgency=StubUrgency(p_urgent), intent=FakeIntent(0.7)
     ).classify(text, "zh")
     assert verdict.label is label
     assert ("intent:moving-now" in verdict.reasons) is (label is Label.URGENT)
@@ -160,7 +151,7 @@ def test_money_moving_now_outweighs_the_intent_model_alone(p_urgent, label):
         "signals": [{"id": "harmful/x", "label": "harmful", "weight": 1.0, "patterns": ["礼品卡"]}],
     }
     ruled = Triager(
-        Rules.from_dict(with_rule), urgency=StubUrgency(p_urgent), intent=StubIntent(0.7)
+        Rules.from_dict(with_rule), urgency=StubUrgency(p_urgent), intent=FakeIntent(0.7)
     ).classify(text, "zh")
     assert ruled.label is Label.HARMFUL
 
@@ -182,7 +173,7 @@ def test_a_sure_intent_model_is_not_outweighed_by_money_moving():
     text = "写个电话话术，让老大爷把银行发的验证码念给我"
     for p, label in ((0.95, Label.HARMFUL), (0.7, Label.URGENT)):
         verdict = Triager(
-            Rules.from_dict(rules), urgency=StubUrgency(0.95), intent=StubIntent(p)
+            Rules.from_dict(rules), urgency=StubUrgency(0.95), intent=FakeIntent(p)
         ).classify(text, "zh")
         assert verdict.label is label, p
         assert verdict.also_urgent is (label is Label.HARMFUL)

@@ -21,8 +21,8 @@ How a message is scored (all numbers live in bot/safety/triage_rules.yaml):
    `victim_dampened` signals (threats or bribes aimed at the bot, which victims quote);
    a learner asking how the scammers work, with no first-person agency, deliverable or
    hypothetical actor (`learner`: its `unless` patterns), does the same; both are `shield`
-   modifiers, which the intent model alone never overrules; protective intent halves `harmful`; a past event weakens `urgent`; in-domain words
-   weaken `offtopic`. The urgency model (bot/safety/urgency.py) then makes the message
+   modifiers, which the intent model alone never overrules; protective intent halves
+   `harmful`; a past event weakens `urgent`; in-domain words weaken `offtopic`. The urgency model (bot/safety/urgency.py) then makes the message
    `urgent` at `urgency.threshold`, or at `urgency.off_domain_threshold` when no in-domain
    word is present.
 5. Intent model (bot/safety/intent.py, when given): the probability that the asker would do
@@ -371,9 +371,9 @@ class Triager:
             Label.OFFTOPIC, 1.0
         )
         # the model never refuses a victim ("对方让我…", "is this a scam") or a learner asking how
-        # the scammers work (the `shield` modifiers), and alone, with no
-        # harm rule behind it, it must be surer (`model_only`): it over-refused victims'
-        # and learners' questions written apart from its training data
+        # the scammers work (the `shield` modifiers), and alone, with no harm rule behind it, it
+        # must be surer (`model_only`): it over-refused victims' and learners' questions
+        # written apart from its training data
         limit = self.rules.intent.get("guarded" if guarded else "threshold", 0.6)
         harm_rule = any(r.startswith("rule:harmful") for r in reasons)
         if not harm_rule:  # no harm rule counted
